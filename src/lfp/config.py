@@ -1,0 +1,141 @@
+"""Settings for the lfp service: one object, built once from `LFP_*` variables and `.env`.
+
+Nothing in lfp reads the environment anywhere else: `create_app(settings)` and the CLI build
+a `Settings` and hand it down.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+TiB = 1024 * GiB
+
+# S3 multipart uploads need every part but the last to be at least 5 MiB; keeping the same
+# floor for every store means an upload never depends on which store it lands in.
+MIN_CHUNK_SIZE = 5 * MiB
+
+
+class Settings(BaseSettings):
+    """Every tunable of the service. Each field's description states its default."""
+
+    model_config = SettingsConfigDict(env_prefix="LFP_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("lfp-data"),
+        description="Folder for the SQLite database, the generated JWT secret and (by default) "
+        "stored blobs. Default: ./lfp-data.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata database. Default: SQLite file "
+        "<data_dir>/lfp.db in WAL mode. PostgreSQL: postgresql+psycopg://user@host/db.",
+    )
+    storage_url: str | None = Field(
+        default=None,
+        description="Where blobs live. Default: the local folder <data_dir>/blobs. "
+        "A file:///abs/path URL names another local folder.",
+    )
+    max_upload_size: int = Field(
+        default=TiB, gt=0, description="Largest file accepted, in bytes. Default: 1 TiB."
+    )
+    default_chunk_size: int = Field(
+        default=8 * MiB,
+        description="Chunk size when a client does not ask for one. Default: 8 MiB.",
+    )
+    min_chunk_size: int = Field(
+        default=MIN_CHUNK_SIZE,
+        ge=MIN_CHUNK_SIZE,
+        description="Smallest chunk size a multi-chunk upload may use. Default: 5 MiB.",
+    )
+    max_chunk_size: int = Field(
+        default=256 * MiB, description="Largest chunk size an upload may use. Default: 256 MiB."
+    )
+    upload_expiry_seconds: int = Field(
+        default=24 * 3600,
+        gt=0,
+        description="An upload not completed this long after its last activity is expired and "
+        "its space reclaimed. Default: 86400 (24 h).",
+    )
+    sweep_interval_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often the server sweeps expired uploads. Default: 300.",
+    )
+    chunk_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a chunk being written stays reserved for its request without "
+        "news from it; after that (say the server died mid-chunk) a retry may take it over. "
+        "Default: 60.",
+    )
+    min_free_bytes: int = Field(
+        default=1 * GiB,
+        ge=0,
+        description="Uploads that would leave less free space than this on the store are "
+        "refused with 507. Default: 1 GiB.",
+    )
+    fsync: bool = Field(
+        default=True,
+        description="Flush each chunk to disk before acknowledging it, so an acknowledged "
+        "chunk survives a power loss. Default: true.",
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs access tokens. Default: generated on first run and kept "
+        "in <data_dir>/jwt_secret (mode 0600).",
+    )
+    token_lifetime_seconds: int = Field(
+        default=7 * 24 * 3600, gt=0, description="Access token lifetime. Default: 604800 (7 days)."
+    )
+    host: str = Field(default="127.0.0.1", description="`lfp serve` bind address.")
+    port: int = Field(default=8000, description="`lfp serve` port. Default: 8000.")
+
+    @model_validator(mode="after")
+    def _chunk_sizes_consistent(self) -> Settings:
+        if not self.min_chunk_size <= self.default_chunk_size <= self.max_chunk_size:
+            raise ValueError(
+                "chunk sizes must satisfy min_chunk_size <= default_chunk_size <= max_chunk_size"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in use: the configured one, or the SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'lfp.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        """The local folder that holds blobs when no other store is configured."""
+        if self.storage_url:
+            if not self.storage_url.startswith("file://"):
+                raise ValueError(f"unsupported LFP_STORAGE_URL {self.storage_url!r}")
+            return Path(self.storage_url.removeprefix("file://"))
+        return self.data_dir / "blobs"
+
+
+def load_or_create_jwt_secret(settings: Settings) -> str:
+    """The signing key: from settings, else the one persisted in the data dir, else a new one."""
+    if settings.jwt_secret is not None:
+        return settings.jwt_secret.get_secret_value()
+    path = settings.data_dir / "jwt_secret"
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    # O_EXCL: when two processes start at once on a new data dir, one secret wins for both.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with open(fd, "w") as f:
+        f.write(secret)
+    return secret

@@ -1,0 +1,1 @@
+"""The metadata database: engine and sessions, the models' base, and Alembic migrations."""

@@ -1,0 +1,8 @@
+"""Imports every domain's models so that the metadata (and Alembic) sees all tables."""
+
+from lfp.auth.models import User
+from lfp.db.base import Base
+from lfp.files.models import StoredFile
+from lfp.uploads.models import Upload, UploadChunk
+
+__all__ = ["Base", "StoredFile", "Upload", "UploadChunk", "User"]

@@ -1,0 +1,1 @@
+"""Stored files: metadata, digests, downloads with Range, deletion."""

@@ -1,0 +1,1 @@
+"""Chunked uploads: the one state machine that the native API, tus and Dropzone share."""

@@ -1,0 +1,70 @@
+"""Tables of uploads in progress and of the chunks they have received."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lfp.db.base import Base, IdMixin
+
+
+class UploadState(enum.StrEnum):
+    """Life of an upload: chunks are accepted only while it is `open`."""
+
+    open = "open"
+    completed = "completed"
+    aborted = "aborted"
+    expired = "expired"
+
+
+class ChunkState(enum.StrEnum):
+    """A chunk row is `writing` while a request streams it, `stored` once it is all on disk."""
+
+    writing = "writing"
+    stored = "stored"
+
+
+class Upload(IdMixin, Base):
+    """A file on its way in: its declared shape and where its bytes are being written."""
+
+    __tablename__ = "uploads"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(1024))
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    # None until the client declares it (deferred length: tus, one-shot streams).
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    chunk_size: Mapped[int] = mapped_column(BigInteger)
+    checksum: Mapped[str | None] = mapped_column(String(200))
+    processor: Mapped[str | None] = mapped_column(String(100))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    state: Mapped[UploadState] = mapped_column(
+        Enum(UploadState, native_enum=False, length=20), default=UploadState.open, index=True
+    )
+    staging_key: Mapped[str] = mapped_column(String(300))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    file_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("files.id", ondelete="SET NULL"))
+
+
+class UploadChunk(Base):
+    """One received (or being received) chunk of an upload."""
+
+    __tablename__ = "upload_chunks"
+
+    upload_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True
+    )
+    index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[ChunkState] = mapped_column(Enum(ChunkState, native_enum=False, length=20))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    # Which request holds a `writing` chunk, and until when without news from it.
+    claim: Mapped[uuid.UUID | None] = mapped_column()
+    lease_until: Mapped[datetime | None] = mapped_column()
