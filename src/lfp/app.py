@@ -1,0 +1,72 @@
+"""The FastAPI application: `create_app(settings)` wires routes, errors and background work."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from anyio import to_thread
+from fastapi import APIRouter, FastAPI
+
+from lfp import __version__
+from lfp.auth.routes import router as auth_router
+from lfp.config import Settings
+from lfp.context import AppContext, build_context
+from lfp.db.migrate import upgrade
+from lfp.errors import install_handlers
+from lfp.files.routes import router as files_router
+from lfp.health import router as health_router
+from lfp.uploads.routes import router as uploads_router
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """An lfp application for `settings`; its lifespan migrates the DB and runs the sweeper."""
+    context = build_context(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await to_thread.run_sync(upgrade, settings.resolved_database_url)
+        resumed = await to_thread.run_sync(context.verifier.resume_pending)
+        if resumed:
+            log.info("resumed verification of %d files", resumed)
+        sweeper = asyncio.create_task(_sweep_expired(context))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            context.verifier.shutdown()
+            context.engine.dispose()
+
+    app = FastAPI(
+        title="lfp — Large File Processor",
+        version=__version__,
+        description="Parallel, resumable, verified uploads of very large files. "
+        "See docs/api.md for the contract.",
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    install_handlers(app)
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(auth_router)
+    api.include_router(uploads_router)
+    api.include_router(files_router)
+    app.include_router(api)
+    app.include_router(health_router)
+    return app
+
+
+async def _sweep_expired(context: AppContext) -> None:
+    """Expire idle uploads every `sweep_interval_seconds`, for as long as the app runs."""
+    while True:
+        try:
+            while await to_thread.run_sync(context.uploads.expire) > 0:
+                pass
+        except Exception:
+            log.exception("sweeping expired uploads failed; trying again later")
+        await asyncio.sleep(context.settings.sweep_interval_seconds)

@@ -1,0 +1,51 @@
+"""Request and response bodies of the auth API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from lfp.auth.passwords import password_problem
+
+
+class SignupRequest(BaseModel):
+    """A new account's email and password."""
+
+    email: EmailStr
+    password: str = Field(max_length=1024)
+
+    @field_validator("password")
+    @classmethod
+    def _strong_enough(cls, value: str) -> str:
+        problem = password_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class LoginRequest(BaseModel):
+    """Credentials to exchange for an access token."""
+
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+
+
+class TokenResponse(BaseModel):
+    """A bearer token and how many seconds it stays valid."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class UserOut(BaseModel):
+    """A user as the API shows it (never the password hash)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    created_at: datetime

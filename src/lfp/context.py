@@ -1,0 +1,52 @@
+"""The services one running lfp process shares, built once from its settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from lfp.auth.service import UserService
+from lfp.config import Settings, load_or_create_jwt_secret
+from lfp.db.engine import make_engine, make_session_factory
+from lfp.files.service import FileService
+from lfp.files.verify import Verifier
+from lfp.storage import BlobStore, LocalBlobStore
+from lfp.uploads.service import UploadService
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """Everything a request handler may need, wired together."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: BlobStore
+    jwt_secret: str
+    users: UserService
+    files: FileService
+    uploads: UploadService
+    verifier: Verifier
+
+
+def build_context(settings: Settings) -> AppContext:
+    """Build the engine, the store and the services for `settings` (the one place that does)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    sessions = make_session_factory(engine)
+    store: BlobStore = LocalBlobStore(settings.blob_dir, fsync=settings.fsync)
+    files = FileService(sessions, store)
+    verifier = Verifier(sessions, store)
+    return AppContext(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        store=store,
+        jwt_secret=load_or_create_jwt_secret(settings),
+        users=UserService(sessions),
+        files=files,
+        uploads=UploadService(sessions, store, settings, verifier),
+        verifier=verifier,
+    )

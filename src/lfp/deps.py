@@ -1,0 +1,49 @@
+"""FastAPI dependencies shared by every domain's routes: the app context and the caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from lfp.auth.models import User
+from lfp.auth.tokens import InvalidToken, read_token
+from lfp.context import AppContext
+from lfp.errors import NotAuthenticated
+
+_bearer = HTTPBearer(auto_error=False, description="The access token from POST /auth/login.")
+
+
+def get_context(request: Request) -> AppContext:
+    """The process's shared services."""
+    context: AppContext = request.app.state.context
+    return context
+
+
+Context = Annotated[AppContext, Depends(get_context)]
+
+
+def current_user(
+    context: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    """The signed-in caller; 401 without a valid, unexpired bearer token of a known user."""
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None:
+        raise NotAuthenticated(
+            "an Authorization: Bearer <token> header is required", headers=challenge
+        )
+    try:
+        user_id = read_token(credentials.credentials, context.jwt_secret)
+    except InvalidToken:
+        raise NotAuthenticated(
+            "the access token is invalid or expired", headers=challenge
+        ) from None
+    user = context.users.get(user_id)
+    if user is None:
+        raise NotAuthenticated("the access token's user no longer exists", headers=challenge)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]

@@ -1,0 +1,142 @@
+"""HTTP routes of the files API: one-shot upload, list, metadata, download, delete."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from lfp.deps import Context, CurrentUser
+from lfp.errors import BadRequest, RangeNotSatisfiable
+from lfp.files.ranges import Unsatisfiable, parse_range
+from lfp.files.schemas import FileOut, Page
+from lfp.uploads.multipart import read_file_field
+
+router = APIRouter(prefix="/files", tags=["files"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FileOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                }
+            },
+        }
+    },
+)
+async def upload_file(
+    request: Request, user: CurrentUser, context: Context, response: Response
+) -> FileOut:
+    """Store a file sent as multipart field `file`, streamed; answers once it is verified."""
+    try:
+        field = await read_file_field(request.headers.get("content-type"), request.stream())
+        file_id = await context.uploads.upload_stream(
+            user.id, filename=field.filename, content_type=field.content_type, stream=field.stream
+        )
+    except ClientDisconnect:
+        raise BadRequest("the connection closed before the whole file arrived") from None
+    verification = context.verifier.in_progress(file_id)
+    if verification is not None:
+        await asyncio.wrap_future(verification)
+    response.headers["Location"] = f"/api/v1/files/{file_id}"
+    file = await run_in_threadpool(context.files.get, user.id, file_id)
+    return FileOut.model_validate(file)
+
+
+@router.get("", response_model=Page[FileOut])
+async def list_files(
+    user: CurrentUser,
+    context: Context,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Page[FileOut]:
+    """The caller's files, newest first."""
+    items, total = await run_in_threadpool(
+        lambda: context.files.list(user.id, page=page, per_page=per_page)
+    )
+    return Page(
+        items=[FileOut.model_validate(f) for f in items], page=page, per_page=per_page, total=total
+    )
+
+
+@router.get("/{file_id}", response_model=FileOut)
+async def get_file(file_id: uuid.UUID, user: CurrentUser, context: Context) -> FileOut:
+    """A file's metadata, state and digests."""
+    return FileOut.model_validate(await run_in_threadpool(context.files.get, user.id, file_id))
+
+
+@router.delete("/{file_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def delete_file(file_id: uuid.UUID, user: CurrentUser, context: Context) -> Response:
+    """Delete the file and its bytes."""
+    await run_in_threadpool(context.files.delete, user.id, file_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{file_id}/content",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        206: {"description": "Partial content"},
+        304: {"description": "Not modified"},
+        416: {"description": "Range not satisfiable"},
+    },
+)
+async def download_file(
+    file_id: uuid.UUID,
+    user: CurrentUser,
+    context: Context,
+    range_header: Annotated[str | None, Header(alias="range")] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+    if_range: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The file's bytes; one Range, ETag / If-None-Match and If-Range are honoured."""
+    file = await run_in_threadpool(context.files.ready, user.id, file_id)
+    etag = f'"{file.sha256}"'
+    headers = {
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(file.filename, safe='')}",
+    }
+    if if_none_match and (if_none_match.strip() == "*" or etag in _etags(if_none_match)):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    if if_range is not None and if_range.strip() != etag:
+        range_header = None  # the client's partial copy is stale: send it all
+    try:
+        byte_range = parse_range(range_header, file.size)
+    except Unsatisfiable:
+        raise RangeNotSatisfiable(
+            f"the range {range_header} lies outside the file's {file.size} bytes",
+            headers={"Content-Range": f"bytes */{file.size}"},
+        ) from None
+    media_type = file.content_type or "application/octet-stream"
+    if byte_range is None:
+        headers["Content-Length"] = str(file.size)
+        body = context.files.read(file, 0, file.size)
+        return StreamingResponse(body, media_type=media_type, headers=headers)
+    headers["Content-Range"] = byte_range.content_range(file.size)
+    headers["Content-Length"] = str(byte_range.length)
+    body = context.files.read(file, byte_range.start, byte_range.end + 1)
+    return StreamingResponse(
+        body, status_code=status.HTTP_206_PARTIAL_CONTENT, media_type=media_type, headers=headers
+    )
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",")}

@@ -1,0 +1,38 @@
+"""Response bodies of the files API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from lfp.files.models import FileState
+
+T = TypeVar("T")
+
+
+class FileOut(BaseModel):
+    """A stored file as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    filename: str
+    content_type: str | None
+    size: int
+    state: FileState
+    error: str | None
+    sha256: str | None
+    md5: str | None
+    created_at: datetime
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list."""
+
+    items: list[T]
+    page: int
+    per_page: int
+    total: int

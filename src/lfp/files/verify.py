@@ -1,0 +1,111 @@
+"""Verification of completed uploads: one read pass for the digests, then publish or fail.
+
+Runs in a small thread pool beside the server. Files left `verifying` by a crash are
+picked up again at startup; every step is safe to repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from lfp.db.engine import transaction
+from lfp.digests import digest_blocks
+from lfp.files.models import FileState, StoredFile
+from lfp.storage import BlobStore
+
+log = logging.getLogger(__name__)
+
+READ_BLOCK = 8 << 20
+ALWAYS = ("sha256", "md5")
+
+
+class Verifier:
+    """Computes a completed file's digests, checks its declared checksum and publishes it."""
+
+    def __init__(self, sessions: sessionmaker[Session], store: BlobStore, workers: int = 2) -> None:
+        self._sessions = sessions
+        self._store = store
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lfp-verify")
+        self._running: dict[uuid.UUID, Future[None]] = {}
+
+    def submit(self, file_id: uuid.UUID) -> Future[None]:
+        """Verify `file_id` in the background."""
+        future = self._pool.submit(self._verify_logged, file_id)
+        self._running[file_id] = future
+        future.add_done_callback(lambda _: self._running.pop(file_id, None))
+        return future
+
+    def in_progress(self, file_id: uuid.UUID) -> Future[None] | None:
+        """The verification of `file_id` running in this process, if any."""
+        return self._running.get(file_id)
+
+    def resume_pending(self) -> int:
+        """Queue every file still `verifying` (left so by a restart); how many."""
+        with self._sessions() as session:
+            ids = session.scalars(
+                select(StoredFile.id).where(StoredFile.state == FileState.verifying)
+            ).all()
+        for file_id in ids:
+            self.submit(file_id)
+        return len(ids)
+
+    def shutdown(self) -> None:
+        """Stop taking work; files in progress stay `verifying` and resume at next start."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _verify_logged(self, file_id: uuid.UUID) -> None:
+        try:
+            self.verify(file_id)
+        except Exception:
+            log.exception("verifying file %s failed", file_id)
+            self._finish(file_id, error="verification failed: the stored bytes could not be read")
+
+    def verify(self, file_id: uuid.UUID) -> None:
+        """Digest, check and publish one file, moving it to `ready` or `failed`."""
+        with self._sessions() as session:
+            file = session.get(StoredFile, file_id)
+        if file is None or file.state != FileState.verifying:
+            return
+        staged = file.staging_key is not None and self._store.exists(file.staging_key)
+        source = file.staging_key if staged and file.staging_key else file.storage_key
+        digests = digest_blocks(self._store.read(source, block_size=READ_BLOCK), ALWAYS)
+        mismatch = _checksum_mismatch(file.expected_checksum, digests)
+        if mismatch:
+            self._finish(file_id, error=mismatch, digests=digests)
+            self._store.delete(source)
+            return
+        if staged and file.staging_key:
+            self._store.publish(file.staging_key, file.storage_key)
+        if not self._finish(file_id, digests=digests):
+            self._store.delete(file.storage_key)  # the file was deleted meanwhile
+
+    def _finish(
+        self, file_id: uuid.UUID, *, error: str | None = None, digests: dict[str, str] | None = None
+    ) -> bool:
+        """Record the outcome; False when the file is gone or no longer verifying."""
+        with transaction(self._sessions) as session:
+            file = session.get(StoredFile, file_id, with_for_update=True)
+            if file is None or file.state != FileState.verifying:
+                return False
+            if digests:
+                file.sha256 = digests["sha256"]
+                file.md5 = digests["md5"]
+            file.state = FileState.failed if error else FileState.ready
+            file.error = error
+            file.staging_key = None
+        return True
+
+
+def _checksum_mismatch(expected: str | None, digests: dict[str, str]) -> str | None:
+    if not expected:
+        return None
+    algorithm, _, value = expected.partition(":")
+    actual = digests.get(algorithm)
+    if actual == value:
+        return None
+    return f"checksum mismatch: declared {expected}, the received bytes have {algorithm}:{actual}"

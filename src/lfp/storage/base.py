@@ -1,0 +1,66 @@
+"""The `BlobStore` protocol: what the upload and file services need from any storage.
+
+Uploads are written as parts at known offsets into a staging blob (locally: one preallocated
+file; on S3: one multipart upload), then published under their final key in one atomic
+step. Every method is blocking and meant to run in a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+
+class StorageError(Exception):
+    """The store failed to do what was asked."""
+
+
+class StorageFull(StorageError):
+    """The store has no room for the bytes."""
+
+
+class PartWriter(Protocol):
+    """Receives the bytes of one part, in order, and makes them durable on `commit`."""
+
+    def write(self, data: bytes) -> None:
+        """Append `data` to the part."""
+
+    def commit(self) -> None:
+        """Make every written byte durable; the part is then stored."""
+
+    def abort(self) -> None:
+        """Give up the part; what was written may be overwritten later."""
+
+
+class BlobStore(Protocol):
+    """Where lfp keeps bytes: staging blobs receiving parts, and published blobs."""
+
+    def create_staging(self, key: str, size: int | None) -> None:
+        """Prepare `key` to receive parts; reserve `size` bytes when it is known."""
+
+    def open_part(self, key: str, index: int, offset: int, length: int) -> PartWriter:
+        """A writer for part `index`, covering `length` bytes at `offset` of staging `key`."""
+
+    def publish(self, staging_key: str, final_key: str) -> None:
+        """Atomically make the staging blob readable under `final_key` (and gone from staging)."""
+
+    def read(
+        self, key: str, start: int = 0, end: int | None = None, block_size: int = 1 << 20
+    ) -> Iterator[bytes]:
+        """Yield the bytes of `key` from `start` up to `end` (exclusive; None: to the end)."""
+
+    def exists(self, key: str) -> bool:
+        """Whether `key` holds a blob (staging or published)."""
+
+    def delete(self, key: str) -> None:
+        """Remove `key`; deleting a missing blob is not an error."""
+
+    def free_space(self) -> int | None:
+        """Bytes still free on the store, or None when it has no meaningful limit."""
+
+    def local_path(self, key: str) -> Path | None:
+        """A local file path for `key` when the store has one (lets DuckDB and friends read it)."""
+
+    def check(self) -> None:
+        """Raise `StorageError` when the store cannot be used (readiness probe)."""

@@ -1,0 +1,156 @@
+"""A `BlobStore` on a local directory: parts are written in place at their offsets."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from lfp.storage.base import StorageError, StorageFull
+
+
+class LocalPartWriter:
+    """Writes one part with `pwrite` at its offset in the staging file."""
+
+    def __init__(self, path: Path, offset: int, length: int, fsync: bool) -> None:
+        try:
+            self._fd = os.open(path, os.O_WRONLY)
+        except FileNotFoundError as exc:
+            raise StorageError(f"staging blob {path.name} is gone") from exc
+        self._position = offset
+        self._end = offset + length
+        self._fsync = fsync
+
+    def write(self, data: bytes) -> None:
+        """Write `data` at the next position of the part."""
+        if self._position + len(data) > self._end:
+            raise StorageError("part overflows its declared length")
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.pwrite(self._fd, view, self._position)
+            except OSError as exc:
+                if exc.errno == errno.ENOSPC:
+                    raise StorageFull("no space left on the store") from exc
+                raise
+            self._position += written
+            view = view[written:]
+
+    def commit(self) -> None:
+        """Flush the part to disk (when configured) and close it."""
+        try:
+            if self._fsync:
+                os.fdatasync(self._fd)
+        finally:
+            os.close(self._fd)
+
+    def abort(self) -> None:
+        """Close without flushing: the bytes are not recorded and will be overwritten."""
+        os.close(self._fd)
+
+
+class LocalBlobStore:
+    """Blobs as files under one root folder; keys are relative paths like `files/<id>`."""
+
+    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+        self.root = root.resolve()
+        self._fsync = fsync
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root):
+            raise StorageError(f"key {key!r} escapes the store")
+        return path
+
+    def create_staging(self, key: str, size: int | None) -> None:
+        """Create the staging file, preallocating `size` bytes so writes cannot run out."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            if size:
+                _preallocate(fd, size)
+        except BaseException:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+
+    def open_part(self, key: str, index: int, offset: int, length: int) -> LocalPartWriter:
+        """A writer for `length` bytes at `offset` of the staging file."""
+        return LocalPartWriter(self._path(key), offset, length, self._fsync)
+
+    def publish(self, staging_key: str, final_key: str) -> None:
+        """Move the staging file to its final place in one rename."""
+        source, target = self._path(staging_key), self._path(final_key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if self._fsync:
+            fd = os.open(source, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.replace(source, target)
+        if self._fsync:
+            _fsync_dir(target.parent)
+
+    def read(
+        self, key: str, start: int = 0, end: int | None = None, block_size: int = 1 << 20
+    ) -> Iterator[bytes]:
+        """Yield the bytes of `key` in `[start, end)`, a block at a time."""
+        path = self._path(key)
+        with open(path, "rb", buffering=0) as f:
+            f.seek(start)
+            remaining = (end - start) if end is not None else None
+            while remaining is None or remaining > 0:
+                want = block_size if remaining is None else min(block_size, remaining)
+                block = f.read(want)
+                if not block:
+                    return
+                if remaining is not None:
+                    remaining -= len(block)
+                yield block
+
+    def exists(self, key: str) -> bool:
+        """Whether a file holds `key`."""
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        """Remove the file behind `key`, if any."""
+        self._path(key).unlink(missing_ok=True)
+
+    def free_space(self) -> int:
+        """Free bytes on the file system that holds the root."""
+        return shutil.disk_usage(self.root).free
+
+    def local_path(self, key: str) -> Path:
+        """The file that holds `key`."""
+        return self._path(key)
+
+    def check(self) -> None:
+        """Fail unless the root folder is writable."""
+        if not os.access(self.root, os.W_OK):
+            raise StorageError(f"{self.root} is not writable")
+
+
+def _preallocate(fd: int, size: int) -> None:
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise StorageFull(f"no room for {size} bytes on the store") from exc
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+        # File systems without fallocate (tmpfs on old kernels, some FUSE): a sparse file.
+        os.ftruncate(fd, size)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,108 @@
+"""HTTP routes of the native chunked-upload API."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response, status
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from lfp.deps import Context, CurrentUser
+from lfp.errors import BadRequest, Unprocessable
+from lfp.uploads.content_digest import MalformedDigest, parse_sha256
+from lfp.uploads.schemas import CompleteOut, CompleteUpload, CreateUpload, UploadOut
+
+router = APIRouter(prefix="/uploads", tags=["uploads"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=UploadOut)
+async def create_upload(
+    body: CreateUpload, user: CurrentUser, context: Context, response: Response
+) -> UploadOut:
+    """Start a chunked upload."""
+    upload = await run_in_threadpool(lambda: context.uploads.create(user.id, **body.model_dump()))
+    response.headers["Location"] = f"/api/v1/uploads/{upload.id}"
+    return upload
+
+
+@router.get("/{upload_id}", response_model=UploadOut)
+async def get_upload(upload_id: uuid.UUID, user: CurrentUser, context: Context) -> UploadOut:
+    """The upload's state and the chunks received so far."""
+    return await run_in_threadpool(context.uploads.get, user.id, upload_id)
+
+
+@router.put(
+    "/{upload_id}/chunks/{index}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
+async def put_chunk(
+    upload_id: uuid.UUID,
+    index: int,
+    request: Request,
+    user: CurrentUser,
+    context: Context,
+    content_digest: Annotated[
+        str | None, Header(description="RFC 9530 digest, e.g. sha-256=:<base64>:")
+    ] = None,
+) -> Response:
+    """Store one chunk, streamed; idempotent for identical bytes."""
+    try:
+        expected = parse_sha256(content_digest) if content_digest else None
+    except MalformedDigest as exc:
+        raise Unprocessable(f"Content-Digest: {exc}") from None
+    length = _content_length(request)
+    try:
+        await context.uploads.put_chunk(
+            user.id, upload_id, index, request.stream(), length=length, expected_sha256=expected
+        )
+    except ClientDisconnect:
+        raise BadRequest("the connection closed before the whole chunk arrived") from None
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{upload_id}/complete", status_code=status.HTTP_202_ACCEPTED, response_model=CompleteOut
+)
+async def complete_upload(
+    upload_id: uuid.UUID,
+    user: CurrentUser,
+    context: Context,
+    body: CompleteUpload | None = None,
+) -> CompleteOut:
+    """Close the upload; the file is verified in the background."""
+    body = body or CompleteUpload()
+    file_id = await run_in_threadpool(
+        lambda: context.uploads.complete(user.id, upload_id, checksum=body.checksum, size=body.size)
+    )
+    return CompleteOut(file_id=file_id)
+
+
+@router.delete("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def abort_upload(upload_id: uuid.UUID, user: CurrentUser, context: Context) -> Response:
+    """Abort the upload and reclaim its space."""
+    await run_in_threadpool(context.uploads.abort, user.id, upload_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _content_length(request: Request) -> int | None:
+    value = request.headers.get("content-length")
+    if value is None:
+        return None
+    try:
+        length = int(value)
+    except ValueError:
+        raise BadRequest(f"Content-Length {value!r} is not a number") from None
+    if length < 0:
+        raise BadRequest("Content-Length cannot be negative")
+    return length

@@ -1,0 +1,94 @@
+"""Request and response bodies of the native uploads API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from lfp.uploads.models import UploadState
+
+CHECKSUM_PATTERN = r"^(sha256:[0-9a-fA-F]{64}|md5:[0-9a-fA-F]{32})$"
+
+
+def clean_filename(value: str) -> str:
+    """The file's own name: no folders, no control characters, never empty."""
+    name = value.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip()
+    if not name or name in {".", ".."}:
+        raise ValueError("filename must name a file")
+    return name
+
+
+def normalise_checksum(value: str | None) -> str | None:
+    """A declared checksum in its one spelling: lower-case algorithm and hex."""
+    return value.lower() if value is not None else None
+
+
+class CreateUpload(BaseModel):
+    """What a client declares when it starts an upload."""
+
+    filename: str = Field(min_length=1, max_length=1024)
+    size: int | None = Field(
+        ge=0, description="Total bytes; null defers the length until `complete`."
+    )
+    chunk_size: int | None = Field(default=None, gt=0, description="Bytes per chunk.")
+    checksum: str | None = Field(
+        default=None,
+        pattern=CHECKSUM_PATTERN,
+        description="Whole-file digest to verify: `sha256:<hex>` or `md5:<hex>`.",
+    )
+    content_type: str | None = Field(default=None, max_length=255)
+    processor: str | None = Field(default=None, max_length=100)
+    params: dict[str, Any] | None = None
+
+    @field_validator("filename")
+    @classmethod
+    def _clean_filename(cls, value: str) -> str:
+        return clean_filename(value)
+
+    @field_validator("checksum")
+    @classmethod
+    def _lower_checksum(cls, value: str | None) -> str | None:
+        return normalise_checksum(value)
+
+
+class CompleteUpload(BaseModel):
+    """Optional facts a client may give at completion."""
+
+    checksum: str | None = Field(default=None, pattern=CHECKSUM_PATTERN)
+    size: int | None = Field(default=None, ge=0, description="Declares a deferred length.")
+
+    @field_validator("checksum")
+    @classmethod
+    def _lower_checksum(cls, value: str | None) -> str | None:
+        return normalise_checksum(value)
+
+
+class UploadOut(BaseModel):
+    """An upload and how far it has come."""
+
+    id: uuid.UUID
+    filename: str
+    content_type: str | None
+    size: int | None
+    chunk_size: int
+    chunk_count: int | None
+    received: list[int]
+    bytes_received: int
+    state: UploadState
+    checksum: str | None
+    processor: str | None
+    params: dict[str, Any] | None
+    expires_at: datetime
+    created_at: datetime
+    file_id: uuid.UUID | None
+
+
+class CompleteOut(BaseModel):
+    """The file an upload became, and the job queued on it, if any."""
+
+    file_id: uuid.UUID
+    job_id: uuid.UUID | None = None

@@ -1,0 +1,581 @@
+"""The upload state machine: create, receive chunks, report, complete, abort, expire.
+
+The native API, tus and Dropzone all drive this one service. Chunk bodies stream straight
+to their offsets in the staging blob; a chunk is recorded only once all its bytes are
+stored and its digest matched, so a failed request never leaves a chunk half-recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import anyio
+from anyio import to_thread
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from lfp.config import Settings
+from lfp.db.base import utcnow
+from lfp.db.engine import transaction
+from lfp.errors import BadRequest, Conflict, InsufficientStorage, NotFound, TooLarge, Unprocessable
+from lfp.files.models import FileState, StoredFile
+from lfp.files.verify import Verifier
+from lfp.storage import BlobStore, PartWriter, StorageFull
+from lfp.uploads.models import ChunkState, Upload, UploadChunk, UploadState
+from lfp.uploads.schemas import UploadOut
+
+log = logging.getLogger(__name__)
+
+# Bytes gathered from the request before one hop to a worker thread writes them: big
+# enough that thread hops cost nothing, small enough that parallel chunks stay cheap.
+WRITE_BLOCK = 1 << 20
+
+
+def chunk_count(size: int, chunk_size: int) -> int:
+    """How many chunks a file of `size` bytes has."""
+    return -(-size // chunk_size)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A chunk reserved for one request, or found already stored."""
+
+    staging_key: str
+    offset: int
+    max_length: int
+    exact_length: bool
+    token: uuid.UUID
+    stored_sha256: str | None = None
+
+
+class UploadService:
+    """Creates uploads, receives their chunks and turns complete ones into files."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        store: BlobStore,
+        settings: Settings,
+        verifier: Verifier,
+    ) -> None:
+        self._sessions = sessions
+        self._store = store
+        self._settings = settings
+        self._verifier = verifier
+
+    # -- create and read -------------------------------------------------------------
+
+    def create(
+        self,
+        owner_id: uuid.UUID,
+        *,
+        filename: str,
+        size: int | None,
+        chunk_size: int | None = None,
+        checksum: str | None = None,
+        content_type: str | None = None,
+        processor: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> UploadOut:
+        """Start an upload of `size` bytes (None: declared later) in chunks of `chunk_size`."""
+        settings = self._settings
+        if size is not None and size > settings.max_upload_size:
+            raise TooLarge(
+                f"{size} bytes is more than this server accepts ({settings.max_upload_size})"
+            )
+        chunk_size = chunk_size or settings.default_chunk_size
+        single_chunk = size is not None and size <= chunk_size
+        if chunk_size > settings.max_chunk_size or (
+            chunk_size < settings.min_chunk_size and not single_chunk
+        ):
+            raise Unprocessable(
+                f"chunk_size must be between {settings.min_chunk_size} and "
+                f"{settings.max_chunk_size} bytes (only a file that fits in one chunk may "
+                "use a smaller one)"
+            )
+        self._check_free_space(size or 0)
+        upload_id = uuid.uuid4()
+        upload = Upload(
+            id=upload_id,
+            owner_id=owner_id,
+            filename=filename,
+            content_type=content_type,
+            size=size,
+            chunk_size=chunk_size,
+            checksum=checksum,
+            processor=processor,
+            params=params,
+            state=UploadState.open,
+            staging_key=f"uploads/{upload_id}",
+            expires_at=self._next_expiry(),
+        )
+        try:
+            self._store.create_staging(upload.staging_key, size)
+        except StorageFull as exc:
+            raise InsufficientStorage(str(exc)) from exc
+        try:
+            with transaction(self._sessions) as session:
+                session.add(upload)
+        except BaseException:
+            self._store.delete(upload.staging_key)
+            raise
+        return _view(upload, [])
+
+    def get(self, owner_id: uuid.UUID, upload_id: uuid.UUID) -> UploadOut:
+        """The upload with its received chunks; `NotFound` unless `owner_id` owns it."""
+        with self._sessions() as session:
+            upload = _owned(session, owner_id, upload_id)
+            rows = session.execute(
+                select(UploadChunk.index, UploadChunk.size)
+                .where(UploadChunk.upload_id == upload_id)
+                .where(UploadChunk.state == ChunkState.stored)
+                .order_by(UploadChunk.index)
+            ).all()
+        return _view(upload, [(index, size) for index, size in rows])
+
+    # -- chunks ----------------------------------------------------------------------
+
+    async def put_chunk(
+        self,
+        owner_id: uuid.UUID,
+        upload_id: uuid.UUID,
+        index: int,
+        body: AsyncIterator[bytes],
+        *,
+        length: int | None,
+        expected_sha256: bytes | None = None,
+    ) -> bool:
+        """Store chunk `index` from `body`; True if written, False if it was already stored.
+
+        `length` is the declared body length, if the client declared one. Nothing is
+        recorded unless every byte arrived, the length is right and the digest matches.
+        """
+        claim = await to_thread.run_sync(self._claim, owner_id, upload_id, index, length)
+        if claim.stored_sha256 is not None:
+            await self._compare_resent(claim, body, expected_sha256)
+            return False
+        writer = await to_thread.run_sync(
+            self._store.open_part, claim.staging_key, index, claim.offset, claim.max_length
+        )
+        try:
+            digest, received = await self._stream(claim, upload_id, index, body, writer)
+            _check_length(claim, received)
+            if expected_sha256 is not None and digest.digest() != expected_sha256:
+                raise Unprocessable("Content-Digest does not match the chunk's bytes")
+            await to_thread.run_sync(writer.commit)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await to_thread.run_sync(writer.abort)
+                await to_thread.run_sync(self._release, upload_id, index, claim.token)
+            raise
+        await to_thread.run_sync(
+            self._record, upload_id, index, claim.token, digest.hexdigest(), received
+        )
+        return True
+
+    async def _stream(
+        self,
+        claim: _Claim,
+        upload_id: uuid.UUID,
+        index: int,
+        body: AsyncIterator[bytes],
+        writer: PartWriter,
+    ) -> tuple[Any, int]:
+        digest = hashlib.sha256()
+        received = 0
+        pending: list[bytes] = []
+        pending_size = 0
+        lease_every = self._settings.chunk_lease_seconds / 3
+        next_renewal = anyio.current_time() + lease_every
+
+        def write(block: bytes) -> None:
+            digest.update(block)
+            writer.write(block)
+
+        try:
+            async for piece in body:
+                received += len(piece)
+                if received > claim.max_length:
+                    raise BadRequest(f"chunk {index} is longer than its {claim.max_length} bytes")
+                pending.append(piece)
+                pending_size += len(piece)
+                if pending_size >= WRITE_BLOCK:
+                    await to_thread.run_sync(write, b"".join(pending))
+                    pending.clear()
+                    pending_size = 0
+                if anyio.current_time() >= next_renewal:
+                    await to_thread.run_sync(self._renew, upload_id, index, claim.token)
+                    next_renewal = anyio.current_time() + lease_every
+            if pending:
+                await to_thread.run_sync(write, b"".join(pending))
+        except StorageFull as exc:
+            raise InsufficientStorage(str(exc)) from exc
+        return digest, received
+
+    async def _compare_resent(
+        self, claim: _Claim, body: AsyncIterator[bytes], expected_sha256: bytes | None
+    ) -> None:
+        digest = hashlib.sha256()
+        received = 0
+        async for piece in body:
+            received += len(piece)
+            if received > claim.max_length:
+                raise BadRequest(f"body is longer than the chunk's {claim.max_length} bytes")
+            digest.update(piece)
+        _check_length(claim, received)
+        if expected_sha256 is not None and digest.digest() != expected_sha256:
+            raise Unprocessable("Content-Digest does not match the chunk's bytes")
+        if digest.hexdigest() != claim.stored_sha256:
+            raise Conflict("this chunk is already stored with different bytes")
+
+    def _claim(
+        self, owner_id: uuid.UUID, upload_id: uuid.UUID, index: int, length: int | None
+    ) -> _Claim:
+        now = utcnow()
+        token = uuid.uuid4()
+        lease_until = now + timedelta(seconds=self._settings.chunk_lease_seconds)
+        with transaction(self._sessions) as session:
+            upload = _owned(session, owner_id, upload_id, lock=True)
+            if upload.state != UploadState.open:
+                raise Conflict(f"upload is {upload.state.value}, it takes no more chunks")
+            max_length, exact = self._chunk_bounds(upload, index)
+            if length is not None and (length > max_length or (exact and length != max_length)):
+                expected = f"{max_length}" if exact else f"at most {max_length}"
+                raise BadRequest(f"chunk {index} must be {expected} bytes, not {length}")
+            claim = _Claim(upload.staging_key, index * upload.chunk_size, max_length, exact, token)
+            row = session.get(UploadChunk, (upload_id, index), with_for_update=True)
+            if row is None:
+                try:
+                    with session.begin_nested():
+                        session.add(
+                            UploadChunk(
+                                upload_id=upload_id,
+                                index=index,
+                                size=max_length,
+                                state=ChunkState.writing,
+                                claim=token,
+                                lease_until=lease_until,
+                            )
+                        )
+                except IntegrityError:
+                    raise _busy(index, self._settings.chunk_lease_seconds) from None
+                return claim
+            if row.state == ChunkState.stored:
+                return _Claim(
+                    claim.staging_key,
+                    claim.offset,
+                    row.size,
+                    True,
+                    token,
+                    stored_sha256=row.sha256,
+                )
+            assert row.lease_until is not None
+            if row.lease_until > now:
+                raise _busy(index, (row.lease_until - now).total_seconds())
+            # The request that held this chunk went silent (say its server died): take over.
+            row.claim = token
+            row.lease_until = lease_until
+            return claim
+
+    def _chunk_bounds(self, upload: Upload, index: int) -> tuple[int, bool]:
+        """The most bytes chunk `index` may hold, and whether it must hold exactly that."""
+        if upload.size is None:
+            last = chunk_count(self._settings.max_upload_size, upload.chunk_size) - 1
+            if index < 0:
+                raise BadRequest(f"chunk index {index} is out of range")
+            if index > last:
+                raise TooLarge(
+                    f"chunk {index} would make the file larger than this server accepts "
+                    f"({self._settings.max_upload_size} bytes)"
+                )
+            return upload.chunk_size, False
+        count = chunk_count(upload.size, upload.chunk_size)
+        if not 0 <= index < count:
+            span = f"0..{count - 1}" if count else "empty (the file has no bytes)"
+            raise BadRequest(f"chunk index {index} is out of range {span}")
+        return min(upload.chunk_size, upload.size - index * upload.chunk_size), True
+
+    def _renew(self, upload_id: uuid.UUID, index: int, token: uuid.UUID) -> None:
+        lease_until = utcnow() + timedelta(seconds=self._settings.chunk_lease_seconds)
+        with transaction(self._sessions) as session:
+            row = session.get(UploadChunk, (upload_id, index), with_for_update=True)
+            if row is not None and row.claim == token:
+                row.lease_until = lease_until
+
+    def _release(self, upload_id: uuid.UUID, index: int, token: uuid.UUID) -> None:
+        with transaction(self._sessions) as session:
+            session.execute(
+                delete(UploadChunk)
+                .where(UploadChunk.upload_id == upload_id)
+                .where(UploadChunk.index == index)
+                .where(UploadChunk.claim == token)
+                .where(UploadChunk.state == ChunkState.writing)
+            )
+
+    def _record(
+        self, upload_id: uuid.UUID, index: int, token: uuid.UUID, sha256: str, size: int
+    ) -> None:
+        with transaction(self._sessions) as session:
+            upload = session.get(Upload, upload_id, with_for_update=True)
+            row = session.get(UploadChunk, (upload_id, index), with_for_update=True)
+            if upload is None or upload.state != UploadState.open:
+                raise Conflict("the upload was closed while this chunk was being written")
+            if row is None or row.claim != token:
+                raise _busy(index, self._settings.chunk_lease_seconds)
+            row.state = ChunkState.stored
+            row.sha256 = sha256
+            row.size = size
+            row.claim = None
+            row.lease_until = None
+            upload.expires_at = self._next_expiry()
+
+    async def upload_stream(
+        self,
+        owner_id: uuid.UUID,
+        *,
+        filename: str,
+        content_type: str | None,
+        stream: AsyncIterator[bytes],
+    ) -> uuid.UUID:
+        """Store a whole file arriving as one stream of unknown length; the new file's id.
+
+        The stream goes through the same chunked state machine as any upload, so it is
+        stored, verified and published exactly like one.
+        """
+        upload = await to_thread.run_sync(
+            lambda: self.create(owner_id, filename=filename, size=None, content_type=content_type)
+        )
+        try:
+            index = 0
+            async for chunk in split_stream(stream, upload.chunk_size):
+                await self.put_chunk(owner_id, upload.id, index, chunk, length=None)
+                index += 1
+            return await to_thread.run_sync(self.complete, owner_id, upload.id)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await to_thread.run_sync(self.abort, owner_id, upload.id)
+            raise
+
+    # -- complete, abort, expire ------------------------------------------------------
+
+    def complete(
+        self,
+        owner_id: uuid.UUID,
+        upload_id: uuid.UUID,
+        *,
+        checksum: str | None = None,
+        size: int | None = None,
+    ) -> uuid.UUID:
+        """Turn an upload whose chunks are all stored into a file being verified; its id.
+
+        Completing an already completed upload returns the same file again, so a client
+        that lost the first answer can simply retry.
+        """
+        with transaction(self._sessions) as session:
+            upload = _owned(session, owner_id, upload_id, lock=True)
+            if upload.state == UploadState.completed and upload.file_id is not None:
+                return upload.file_id
+            if upload.state != UploadState.open:
+                raise Conflict(f"upload is {upload.state.value} and cannot be completed")
+            stored = dict(
+                session.execute(
+                    select(UploadChunk.index, UploadChunk.size)
+                    .where(UploadChunk.upload_id == upload_id)
+                    .where(UploadChunk.state == ChunkState.stored)
+                ).all()
+            )
+            upload.size = self._final_size(upload, size, stored)
+            _check_chunks(upload, stored)
+            if checksum and upload.checksum and checksum != upload.checksum:
+                raise Conflict(
+                    f"checksum {checksum} differs from {upload.checksum} declared at creation"
+                )
+            file_id = uuid.uuid4()
+            session.add(
+                StoredFile(
+                    id=file_id,
+                    owner_id=owner_id,
+                    filename=upload.filename,
+                    content_type=upload.content_type,
+                    size=upload.size,
+                    state=FileState.verifying,
+                    expected_checksum=checksum or upload.checksum,
+                    staging_key=upload.staging_key,
+                    storage_key=f"files/{file_id}",
+                )
+            )
+            session.flush()
+            upload.state = UploadState.completed
+            upload.file_id = file_id
+            if checksum:
+                upload.checksum = checksum
+        self._verifier.submit(file_id)
+        return file_id
+
+    def _final_size(self, upload: Upload, declared: int | None, stored: dict[int, int]) -> int:
+        if declared is not None:
+            if upload.size is not None and declared != upload.size:
+                raise Conflict(f"size {declared} differs from {upload.size} declared at creation")
+            if declared > self._settings.max_upload_size:
+                raise TooLarge(f"{declared} bytes is more than this server accepts")
+            return declared
+        if upload.size is not None:
+            return upload.size
+        if not stored:
+            return 0
+        last = max(stored)
+        return last * upload.chunk_size + stored[last]
+
+    def abort(self, owner_id: uuid.UUID, upload_id: uuid.UUID) -> None:
+        """Give up an open upload and reclaim its space; aborting twice is harmless."""
+        with transaction(self._sessions) as session:
+            upload = _owned(session, owner_id, upload_id, lock=True)
+            if upload.state == UploadState.completed:
+                raise Conflict("upload is completed; delete the file instead")
+            if upload.state == UploadState.open:
+                upload.state = UploadState.aborted
+                session.execute(delete(UploadChunk).where(UploadChunk.upload_id == upload_id))
+            staging_key = upload.staging_key
+        self._store.delete(staging_key)
+
+    def expire(self, now: datetime | None = None, batch: int = 100) -> int:
+        """Expire open uploads idle past their expiry and reclaim their space; how many."""
+        now = now or utcnow()
+        with transaction(self._sessions) as session:
+            uploads = session.scalars(
+                select(Upload)
+                .where(Upload.state == UploadState.open)
+                .where(Upload.expires_at < now)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for upload in uploads:
+                upload.state = UploadState.expired
+            ids = [u.id for u in uploads]
+            if ids:
+                session.execute(delete(UploadChunk).where(UploadChunk.upload_id.in_(ids)))
+            keys = [u.staging_key for u in uploads]
+        for key in keys:
+            self._store.delete(key)
+        if keys:
+            log.info("expired %d idle uploads", len(keys))
+        return len(keys)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _next_expiry(self) -> datetime:
+        return utcnow() + timedelta(seconds=self._settings.upload_expiry_seconds)
+
+    def _check_free_space(self, size: int) -> None:
+        free = self._store.free_space()
+        if free is not None and free - size < self._settings.min_free_bytes:
+            raise InsufficientStorage(
+                f"the store has {free} bytes free; {size} more would leave less than the "
+                f"{self._settings.min_free_bytes} bytes it keeps in reserve"
+            )
+
+
+async def split_stream(
+    source: AsyncIterator[bytes], chunk_size: int
+) -> AsyncIterator[AsyncIterator[bytes]]:
+    """Cut a byte stream into consecutive sub-streams of `chunk_size` bytes (the last shorter).
+
+    Each sub-stream must be read to its end before the next one is taken.
+    """
+    leftover = b""
+    exhausted = False
+
+    async def fill() -> bool:
+        nonlocal leftover, exhausted
+        while not leftover and not exhausted:
+            try:
+                leftover = await anext(source)
+            except StopAsyncIteration:
+                exhausted = True
+        return bool(leftover)
+
+    async def one_chunk() -> AsyncIterator[bytes]:
+        nonlocal leftover
+        remaining = chunk_size
+        while remaining and await fill():
+            piece, leftover = leftover[:remaining], leftover[remaining:]
+            remaining -= len(piece)
+            yield piece
+
+    while await fill():
+        yield one_chunk()
+
+
+def _owned(
+    session: Session, owner_id: uuid.UUID, upload_id: uuid.UUID, *, lock: bool = False
+) -> Upload:
+    upload = session.get(Upload, upload_id, with_for_update=lock)
+    if upload is None or upload.owner_id != owner_id:
+        raise NotFound(f"no upload {upload_id}")
+    return upload
+
+
+def _busy(index: int, retry_after: float) -> Conflict:
+    seconds = max(1, int(retry_after + 0.999))
+    return Conflict(
+        f"chunk {index} is being written by another request; retry in {seconds} s",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def _check_length(claim: _Claim, received: int) -> None:
+    if received == 0 or (claim.exact_length and received != claim.max_length):
+        expected = claim.max_length if claim.exact_length else f"1 to {claim.max_length}"
+        raise BadRequest(f"the body had {received} bytes; this chunk takes {expected}")
+
+
+def _check_chunks(upload: Upload, stored: dict[int, int]) -> None:
+    assert upload.size is not None
+    count = chunk_count(upload.size, upload.chunk_size)
+    missing = [i for i in range(count) if i not in stored]
+    if missing:
+        shown = ", ".join(map(str, missing[:20])) + (" …" if len(missing) > 20 else "")
+        raise Conflict(
+            f"{len(missing)} of {count} chunks are missing: {shown}",
+            extra={"missing": missing[:10_000], "missing_count": len(missing)},
+        )
+    wrong = [
+        i
+        for i, size in stored.items()
+        if i >= count or size != min(upload.chunk_size, upload.size - i * upload.chunk_size)
+    ]
+    if wrong:
+        raise Conflict(
+            f"chunks {wrong[:20]} do not fit a file of {upload.size} bytes in chunks of "
+            f"{upload.chunk_size}",
+            extra={"wrong": wrong[:10_000]},
+        )
+
+
+def _view(upload: Upload, received: list[tuple[int, int]]) -> UploadOut:
+    return UploadOut(
+        id=upload.id,
+        filename=upload.filename,
+        content_type=upload.content_type,
+        size=upload.size,
+        chunk_size=upload.chunk_size,
+        chunk_count=chunk_count(upload.size, upload.chunk_size)
+        if upload.size is not None
+        else None,
+        received=[index for index, _ in received],
+        bytes_received=sum(size for _, size in received),
+        state=upload.state,
+        checksum=upload.checksum,
+        processor=upload.processor,
+        params=upload.params,
+        expires_at=upload.expires_at,
+        created_at=upload.created_at,
+        file_id=upload.file_id,
+    )
