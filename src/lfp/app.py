@@ -41,7 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             context.verifier.shutdown()
-            context.engine.dispose()
+            context.db.dispose()
 
     app = FastAPI(
         title="lfp — Large File Processor",

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
 from lfp.auth.service import UserService
 from lfp.config import Settings, load_or_create_jwt_secret
-from lfp.db.engine import make_engine, make_session_factory
+from lfp.db.engine import Database
 from lfp.files.service import FileService
 from lfp.files.verify import Verifier
 from lfp.storage import BlobStore, LocalBlobStore
@@ -21,8 +18,7 @@ class AppContext:
     """Everything a request handler may need, wired together."""
 
     settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
+    db: Database
     store: BlobStore
     jwt_secret: str
     users: UserService
@@ -34,19 +30,17 @@ class AppContext:
 def build_context(settings: Settings) -> AppContext:
     """Build the engine, the store and the services for `settings` (the one place that does)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
-    sessions = make_session_factory(engine)
+    db = Database(settings.resolved_database_url)
     store: BlobStore = LocalBlobStore(settings.blob_dir, fsync=settings.fsync)
-    files = FileService(sessions, store)
-    verifier = Verifier(sessions, store)
+    files = FileService(db, store)
+    verifier = Verifier(db, store)
     return AppContext(
         settings=settings,
-        engine=engine,
-        sessions=sessions,
+        db=db,
         store=store,
         jwt_secret=load_or_create_jwt_secret(settings),
-        users=UserService(sessions),
+        users=UserService(db),
         files=files,
-        uploads=UploadService(sessions, store, settings, verifier),
+        uploads=UploadService(db, store, settings, verifier),
         verifier=verifier,
     )

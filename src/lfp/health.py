@@ -33,7 +33,7 @@ async def readyz(context: Context) -> JSONResponse:
 def _run_checks(context: AppContext) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
-        with context.engine.connect() as connection:
+        with context.db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:

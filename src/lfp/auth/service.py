@@ -6,25 +6,24 @@ import uuid
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from lfp.auth.models import User
 from lfp.auth.passwords import hash_password, verify_password
-from lfp.db.engine import transaction
+from lfp.db.engine import Database
 from lfp.errors import Conflict
 
 
 class UserService:
     """Creates users and checks their credentials."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def signup(self, email: str, password: str) -> User:
         """Create a user; `Conflict` when the email is taken (emails compare case-blind)."""
         user = User(email=email.strip().lower(), password_hash=hash_password(password))
         try:
-            with transaction(self._sessions) as session:
+            with self._db.write() as session:
                 if session.scalar(select(User.id).where(User.email == user.email)):
                     raise Conflict(f"an account for {user.email} already exists")
                 session.add(user)
@@ -34,7 +33,7 @@ class UserService:
 
     def authenticate(self, email: str, password: str) -> User | None:
         """The user whose credentials these are, or None (unknown email or wrong password)."""
-        with self._sessions() as session:
+        with self._db.read() as session:
             user = session.scalar(select(User).where(User.email == email.strip().lower()))
         if not verify_password(user.password_hash if user else None, password):
             return None
@@ -42,5 +41,5 @@ class UserService:
 
     def get(self, user_id: uuid.UUID) -> User | None:
         """The user with this id, if any."""
-        with self._sessions() as session:
+        with self._db.read() as session:
             return session.get(User, user_id)

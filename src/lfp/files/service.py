@@ -6,9 +6,8 @@ import uuid
 from collections.abc import Iterator
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
-from lfp.db.engine import transaction
+from lfp.db.engine import Database
 from lfp.errors import Conflict, NotFound
 from lfp.files.models import FileState, StoredFile
 from lfp.storage import BlobStore
@@ -17,13 +16,13 @@ from lfp.storage import BlobStore
 class FileService:
     """Access to the files a user owns."""
 
-    def __init__(self, sessions: sessionmaker[Session], store: BlobStore) -> None:
-        self._sessions = sessions
+    def __init__(self, db: Database, store: BlobStore) -> None:
+        self._db = db
         self._store = store
 
     def get(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> StoredFile:
         """The file; `NotFound` unless `owner_id` owns it."""
-        with self._sessions() as session:
+        with self._db.read() as session:
             file = session.get(StoredFile, file_id)
         if file is None or file.owner_id != owner_id:
             raise NotFound(f"no file {file_id}")
@@ -33,7 +32,7 @@ class FileService:
         self, owner_id: uuid.UUID, *, page: int, per_page: int
     ) -> tuple[list[StoredFile], int]:
         """One page of the owner's files, newest first, and how many there are in all."""
-        with self._sessions() as session:
+        with self._db.read() as session:
             total = session.scalar(
                 select(func.count()).select_from(StoredFile).where(StoredFile.owner_id == owner_id)
             )
@@ -60,7 +59,7 @@ class FileService:
 
     def delete(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> None:
         """Remove the file's record and its bytes."""
-        with transaction(self._sessions) as session:
+        with self._db.write() as session:
             file = session.get(StoredFile, file_id, with_for_update=True)
             if file is None or file.owner_id != owner_id:
                 raise NotFound(f"no file {file_id}")

@@ -11,9 +11,8 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from lfp.db.engine import transaction
+from lfp.db.engine import Database
 from lfp.digests import digest_blocks
 from lfp.files.models import FileState, StoredFile
 from lfp.storage import BlobStore
@@ -27,8 +26,8 @@ ALWAYS = ("sha256", "md5")
 class Verifier:
     """Computes a completed file's digests, checks its declared checksum and publishes it."""
 
-    def __init__(self, sessions: sessionmaker[Session], store: BlobStore, workers: int = 2) -> None:
-        self._sessions = sessions
+    def __init__(self, db: Database, store: BlobStore, workers: int = 2) -> None:
+        self._db = db
         self._store = store
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lfp-verify")
         self._running: dict[uuid.UUID, Future[None]] = {}
@@ -46,7 +45,7 @@ class Verifier:
 
     def resume_pending(self) -> int:
         """Queue every file still `verifying` (left so by a restart); how many."""
-        with self._sessions() as session:
+        with self._db.read() as session:
             ids = session.scalars(
                 select(StoredFile.id).where(StoredFile.state == FileState.verifying)
             ).all()
@@ -67,7 +66,7 @@ class Verifier:
 
     def verify(self, file_id: uuid.UUID) -> None:
         """Digest, check and publish one file, moving it to `ready` or `failed`."""
-        with self._sessions() as session:
+        with self._db.read() as session:
             file = session.get(StoredFile, file_id)
         if file is None or file.state != FileState.verifying:
             return
@@ -88,7 +87,7 @@ class Verifier:
         self, file_id: uuid.UUID, *, error: str | None = None, digests: dict[str, str] | None = None
     ) -> bool:
         """Record the outcome; False when the file is gone or no longer verifying."""
-        with transaction(self._sessions) as session:
+        with self._db.write() as session:
             file = session.get(StoredFile, file_id, with_for_update=True)
             if file is None or file.state != FileState.verifying:
                 return False

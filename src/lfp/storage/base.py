@@ -7,7 +7,7 @@ step. Every method is blocking and meant to run in a worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -23,8 +23,8 @@ class StorageFull(StorageError):
 class PartWriter(Protocol):
     """Receives the bytes of one part, in order, and makes them durable on `commit`."""
 
-    def write(self, data: bytes) -> None:
-        """Append `data` to the part."""
+    def write(self, blocks: Sequence[bytes]) -> None:
+        """Append `blocks`, in order, to the part."""
 
     def commit(self) -> None:
         """Make every written byte durable; the part is then stored."""

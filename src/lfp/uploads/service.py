@@ -7,6 +7,7 @@ stored and its digest matched, so a failed request never leaves a chunk half-rec
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import uuid
@@ -19,11 +20,11 @@ import anyio
 from anyio import to_thread
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from lfp.config import Settings
 from lfp.db.base import utcnow
-from lfp.db.engine import transaction
+from lfp.db.engine import Database
 from lfp.errors import BadRequest, Conflict, InsufficientStorage, NotFound, TooLarge, Unprocessable
 from lfp.files.models import FileState, StoredFile
 from lfp.files.verify import Verifier
@@ -60,12 +61,12 @@ class UploadService:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        db: Database,
         store: BlobStore,
         settings: Settings,
         verifier: Verifier,
     ) -> None:
-        self._sessions = sessions
+        self._db = db
         self._store = store
         self._settings = settings
         self._verifier = verifier
@@ -121,7 +122,7 @@ class UploadService:
         except StorageFull as exc:
             raise InsufficientStorage(str(exc)) from exc
         try:
-            with transaction(self._sessions) as session:
+            with self._db.write() as session:
                 session.add(upload)
         except BaseException:
             self._store.delete(upload.staging_key)
@@ -130,7 +131,7 @@ class UploadService:
 
     def get(self, owner_id: uuid.UUID, upload_id: uuid.UUID) -> UploadOut:
         """The upload with its received chunks; `NotFound` unless `owner_id` owns it."""
-        with self._sessions() as session:
+        with self._db.read() as session:
             upload = _owned(session, owner_id, upload_id)
             rows = session.execute(
                 select(UploadChunk.index, UploadChunk.size)
@@ -188,16 +189,24 @@ class UploadService:
         body: AsyncIterator[bytes],
         writer: PartWriter,
     ) -> tuple[Any, int]:
+        """Hash and write `body` while it arrives; the digest and the byte count.
+
+        Blocks are written by a worker thread while the next block is received, so disk
+        and network overlap; at most two blocks per request are held in memory.
+        """
+        loop = asyncio.get_running_loop()
         digest = hashlib.sha256()
         received = 0
         pending: list[bytes] = []
         pending_size = 0
+        in_flight: asyncio.Future[None] | None = None
         lease_every = self._settings.chunk_lease_seconds / 3
-        next_renewal = anyio.current_time() + lease_every
+        next_renewal = loop.time() + lease_every
 
-        def write(block: bytes) -> None:
-            digest.update(block)
-            writer.write(block)
+        def write(blocks: list[bytes]) -> None:
+            for block in blocks:
+                digest.update(block)
+            writer.write(blocks)
 
         try:
             async for piece in body:
@@ -207,16 +216,24 @@ class UploadService:
                 pending.append(piece)
                 pending_size += len(piece)
                 if pending_size >= WRITE_BLOCK:
-                    await to_thread.run_sync(write, b"".join(pending))
-                    pending.clear()
-                    pending_size = 0
-                if anyio.current_time() >= next_renewal:
+                    if in_flight is not None:
+                        await in_flight
+                    in_flight = loop.run_in_executor(None, write, pending)
+                    pending, pending_size = [], 0
+                if loop.time() >= next_renewal:
                     await to_thread.run_sync(self._renew, upload_id, index, claim.token)
-                    next_renewal = anyio.current_time() + lease_every
+                    next_renewal = loop.time() + lease_every
+            if in_flight is not None:
+                await in_flight
+                in_flight = None
             if pending:
-                await to_thread.run_sync(write, b"".join(pending))
+                await loop.run_in_executor(None, write, pending)
         except StorageFull as exc:
             raise InsufficientStorage(str(exc)) from exc
+        finally:
+            if in_flight is not None:  # never let the writer close under a running write
+                with anyio.CancelScope(shield=True):
+                    await asyncio.wait([in_flight])
         return digest, received
 
     async def _compare_resent(
@@ -241,7 +258,7 @@ class UploadService:
         now = utcnow()
         token = uuid.uuid4()
         lease_until = now + timedelta(seconds=self._settings.chunk_lease_seconds)
-        with transaction(self._sessions) as session:
+        with self._db.write() as session:
             upload = _owned(session, owner_id, upload_id, lock=True)
             if upload.state != UploadState.open:
                 raise Conflict(f"upload is {upload.state.value}, it takes no more chunks")
@@ -304,13 +321,13 @@ class UploadService:
 
     def _renew(self, upload_id: uuid.UUID, index: int, token: uuid.UUID) -> None:
         lease_until = utcnow() + timedelta(seconds=self._settings.chunk_lease_seconds)
-        with transaction(self._sessions) as session:
+        with self._db.write() as session:
             row = session.get(UploadChunk, (upload_id, index), with_for_update=True)
             if row is not None and row.claim == token:
                 row.lease_until = lease_until
 
     def _release(self, upload_id: uuid.UUID, index: int, token: uuid.UUID) -> None:
-        with transaction(self._sessions) as session:
+        with self._db.write() as session:
             session.execute(
                 delete(UploadChunk)
                 .where(UploadChunk.upload_id == upload_id)
@@ -322,7 +339,7 @@ class UploadService:
     def _record(
         self, upload_id: uuid.UUID, index: int, token: uuid.UUID, sha256: str, size: int
     ) -> None:
-        with transaction(self._sessions) as session:
+        with self._db.write() as session:
             upload = session.get(Upload, upload_id, with_for_update=True)
             row = session.get(UploadChunk, (upload_id, index), with_for_update=True)
             if upload is None or upload.state != UploadState.open:
@@ -378,7 +395,7 @@ class UploadService:
         Completing an already completed upload returns the same file again, so a client
         that lost the first answer can simply retry.
         """
-        with transaction(self._sessions) as session:
+        with self._db.write() as session:
             upload = _owned(session, owner_id, upload_id, lock=True)
             if upload.state == UploadState.completed and upload.file_id is not None:
                 return upload.file_id
@@ -435,7 +452,7 @@ class UploadService:
 
     def abort(self, owner_id: uuid.UUID, upload_id: uuid.UUID) -> None:
         """Give up an open upload and reclaim its space; aborting twice is harmless."""
-        with transaction(self._sessions) as session:
+        with self._db.write() as session:
             upload = _owned(session, owner_id, upload_id, lock=True)
             if upload.state == UploadState.completed:
                 raise Conflict("upload is completed; delete the file instead")
@@ -448,7 +465,7 @@ class UploadService:
     def expire(self, now: datetime | None = None, batch: int = 100) -> int:
         """Expire open uploads idle past their expiry and reclaim their space; how many."""
         now = now or utcnow()
-        with transaction(self._sessions) as session:
+        with self._db.write() as session:
             uploads = session.scalars(
                 select(Upload)
                 .where(Upload.state == UploadState.open)
