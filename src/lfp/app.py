@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from lfp import __version__
 from lfp.auth.routes import router as auth_router
@@ -43,7 +44,8 @@ def create_app(settings: Settings) -> FastAPI:
             context.verifier.shutdown()
             context.db.dispose()
 
-    app = FastAPI(
+    # The docs pages load Swagger UI from the package, not a CDN: lfp runs offline.
+    app = FastAPIOffline(
         title="lfp — Large File Processor",
         version=__version__,
         description="Parallel, resumable, verified uploads of very large files. "
