@@ -1,0 +1,320 @@
+"""The `lfp` command: run the server, sign in, upload, download and list files."""
+
+from __future__ import annotations
+
+import getpass
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from lfp.client import LfpClient, LfpError, LfpNetworkError
+from lfp.client.state import Credentials, ResumeState, default_config_dir
+
+app = typer.Typer(help="lfp: move very large files into a system, verified.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+@dataclass
+class ClientConfig:
+    """Where the CLI talks to and as whom: options and LFP_* variables over saved login."""
+
+    url: str
+    token: str | None
+    config_dir: Path
+
+    def client(self) -> LfpClient:
+        """A client for the configured server and token."""
+        return LfpClient(self.url, self.token)
+
+
+@app.callback()
+def _configure(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None, typer.Option(envvar="LFP_URL", help="Server URL [default: saved or local]")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="LFP_TOKEN", help="Bearer token [default: saved]")
+    ] = None,
+    config_dir: Annotated[
+        Path | None, typer.Option(envvar="LFP_CONFIG_DIR", help="Folder for login and resume")
+    ] = None,
+) -> None:
+    folder = config_dir or default_config_dir()
+    saved = Credentials(folder).load()
+    ctx.obj = ClientConfig(
+        url=url or saved.get("url") or DEFAULT_URL,
+        token=token or saved.get("token"),
+        config_dir=folder,
+    )
+
+
+# -- server ---------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address [default: LFP_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default: LFP_PORT]")] = None,
+) -> None:
+    """Run the lfp server (embedded mode: SQLite and a local folder unless configured)."""
+    import uvicorn
+
+    from lfp.app import create_app
+    from lfp.config import Settings
+
+    settings = Settings()
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = settings.model_copy(update=overrides)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    application = create_app(settings)
+    out.print(
+        f"lfp serving on http://{settings.host}:{settings.port} "
+        f"(data in {settings.data_dir.resolve()}; API docs at /docs)"
+    )
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run a job worker (comes with the jobs feature)."""
+    _fail("lfp worker is not available yet: jobs arrive with the processors feature")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (the server also does this when it starts)."""
+    from lfp.config import Settings
+    from lfp.db.migrate import upgrade
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    out.print(f"database at {_redacted(settings.resolved_database_url)} is up to date")
+
+
+# -- account --------------------------------------------------------------------------
+
+
+@app.command()
+def signup(
+    ctx: typer.Context,
+    email: Annotated[str | None, typer.Option(help="Account email")] = None,
+    password: Annotated[str | None, typer.Option(help="Password (asked when omitted)")] = None,
+) -> None:
+    """Create an account and sign in with it."""
+    config: ClientConfig = ctx.obj
+    email = email or typer.prompt("Email")
+    password = password or _ask_password(confirm=True)
+    with _errors():
+        client = config.client()
+        client.signup(email, password)
+        _login(config, client, email, password)
+
+
+@app.command()
+def login(
+    ctx: typer.Context,
+    email: Annotated[str | None, typer.Option(help="Account email")] = None,
+    password: Annotated[str | None, typer.Option(help="Password (asked when omitted)")] = None,
+) -> None:
+    """Sign in and save the token (mode 0600) for later commands."""
+    config: ClientConfig = ctx.obj
+    email = email or typer.prompt("Email")
+    password = password or _ask_password(confirm=False)
+    with _errors():
+        _login(config, config.client(), email, password)
+
+
+def _login(config: ClientConfig, client: LfpClient, email: str, password: str) -> None:
+    token = client.login(email, password)
+    Credentials(config.config_dir).save(config.url, token, email)
+    out.print(f"signed in to {config.url} as {email}")
+
+
+def _ask_password(*, confirm: bool) -> str:
+    password = getpass.getpass("Password: ")
+    if confirm and getpass.getpass("Repeat password: ") != password:
+        _fail("the passwords differ")
+    return password
+
+
+# -- files ----------------------------------------------------------------------------
+
+
+@app.command()
+def upload(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Files to upload", exists=False)],
+    chunk_size: Annotated[
+        str | None, typer.Option(help="Chunk size, e.g. 8MiB or 16M [default: the server's]")
+    ] = None,
+    parallel: Annotated[int, typer.Option(min=1, max=64, help="Chunks in flight at once")] = 4,
+) -> None:
+    """Upload files in parallel verified chunks; run it again after an interruption to resume."""
+    config: ClientConfig = ctx.obj
+    size = parse_size(chunk_size) if chunk_size else None
+    for path in files:
+        if not path.is_file():
+            _fail(f"{path}: no such file")
+    client = _signed_in(config)
+    resume = ResumeState(config.config_dir)
+    for path in files:
+        with _errors(), _progress() as bar:
+            task = bar.add_task(path.name, total=path.stat().st_size)
+            file = client.upload_file(
+                path,
+                chunk_size=size,
+                parallel=parallel,
+                resume=resume,
+                progress=lambda n, t=task: bar.advance(t, n),
+            )
+        if file["state"] != "ready":
+            _fail(f"{path}: the server could not verify the upload: {file.get('error')}")
+        out.print(f"{file['id']}  {path.name}  {_human(file['size'])}  sha256 {file['sha256']}")
+
+
+@app.command()
+def download(
+    ctx: typer.Context,
+    file_id: Annotated[str, typer.Argument(help="The file's id")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Where to write")] = None,
+) -> None:
+    """Download a file, resuming a partial copy, and check its sha256."""
+    config: ClientConfig = ctx.obj
+    client = _signed_in(config)
+    with _errors():
+        meta = client.get_file(file_id)
+        with _progress() as bar:
+            task = bar.add_task(meta["filename"], total=meta["size"])
+            path = client.download(file_id, output, progress=lambda n: bar.advance(task, n))
+    out.print(f"{path}  {_human(meta['size'])}  sha256 {meta['sha256']}")
+
+
+@app.command("files")
+def list_files(
+    ctx: typer.Context,
+    page: Annotated[int, typer.Option(min=1)] = 1,
+    per_page: Annotated[int, typer.Option(min=1, max=100)] = 20,
+) -> None:
+    """List your files, newest first."""
+    config: ClientConfig = ctx.obj
+    with _errors():
+        result = _signed_in(config).list_files(page, per_page)
+    rows = [
+        (f["id"], f["filename"], _human(f["size"]), f["state"], f["sha256"] or "", f["created_at"])
+        for f in result["items"]
+    ]
+    if not out.is_terminal:  # piped: one tab-separated line per file, for scripts
+        for row in rows:
+            typer.echo("\t".join(row))
+        return
+    table = Table("id", "name", "size", "state", "sha256", "created")
+    for row in rows:
+        table.add_row(row[0], *row[1:4], row[4][:12], row[5][:19])
+    table.columns[0].no_wrap = True
+    out.print(table)
+    out.print(f"page {result['page']}: {len(rows)} of {result['total']} files")
+
+
+# -- helpers --------------------------------------------------------------------------
+
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3}
+_UNITS |= {"gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size such as `8388608`, `8MiB`, `16M` or `1.5GiB` (M and MB are 10^6)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in _UNITS:
+        raise typer.BadParameter(f"cannot read {text!r} as a size (try 8MiB)")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def _signed_in(config: ClientConfig) -> LfpClient:
+    if not config.token:
+        _fail("not signed in: run `lfp login` (or set LFP_TOKEN)")
+    return config.client()
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(binary_units=True),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+    )
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn client failures into a one-line reason and a non-zero exit."""
+    try:
+        yield
+    except LfpError as exc:
+        if exc.status == 401:
+            _fail(f"{exc.detail} (run `lfp login`)")
+        _fail(exc.detail if exc.status == 0 else f"{exc.detail} (HTTP {exc.status})")
+    except LfpNetworkError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+    except KeyboardInterrupt:
+        err.print("interrupted: run the same command again to resume", highlight=False)
+        raise typer.Exit(130) from None
+
+
+def _fail(message: str) -> Any:
+    err.print(f"lfp: error: {message}", markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
+def _redacted(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]+@", r"//\1:***@", url)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""`LfpClient`: typed calls to lfp's HTTP API, with retries, uploads and downloads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from lfp.client.retry import RetryPolicy, call_with_retries
+
+Progress = Callable[[int], None]
+
+
+class LfpClient:
+    """A connection to one lfp server, optionally signed in with a bearer token.
+
+    Safe to share between threads: each thread gets its own HTTP connection pool.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 120.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._local = threading.local()
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def http(self) -> httpx.Client:
+        """This thread's HTTP client, with the token set."""
+        client: httpx.Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = httpx.Client(base_url=self.base_url, timeout=self.timeout)
+            self._local.client = client
+        client.headers.pop("Authorization", None)
+        if self.token:
+            client.headers["Authorization"] = f"Bearer {self.token}"
+        return client
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request (retried on network errors and 5xx); `LfpError` on a final 4xx."""
+        return call_with_retries(lambda: self.http().request(method, path, **kwargs), self.retry)
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send a request and return its JSON body."""
+        return self.request(method, path, **kwargs).json()
+
+    # -- auth -------------------------------------------------------------------------
+
+    def signup(self, email: str, password: str) -> dict[str, Any]:
+        """Create an account."""
+        body = {"email": email, "password": password}
+        result: dict[str, Any] = self.json("POST", "/api/v1/auth/signup", json=body)
+        return result
+
+    def login(self, email: str, password: str) -> str:
+        """Sign in; the token is kept on this client and returned."""
+        body = {"email": email, "password": password}
+        self.token = str(self.json("POST", "/api/v1/auth/login", json=body)["access_token"])
+        return self.token
+
+    def me(self) -> dict[str, Any]:
+        """The signed-in user."""
+        result: dict[str, Any] = self.json("GET", "/api/v1/auth/me")
+        return result
+
+    # -- uploads ----------------------------------------------------------------------
+
+    def create_upload(self, filename: str, size: int | None, **fields: Any) -> dict[str, Any]:
+        """Start a chunked upload."""
+        body = {"filename": filename, "size": size, **fields}
+        result: dict[str, Any] = self.json("POST", "/api/v1/uploads", json=body)
+        return result
+
+    def get_upload(self, upload_id: str) -> dict[str, Any]:
+        """An upload's state and received chunks."""
+        result: dict[str, Any] = self.json("GET", f"/api/v1/uploads/{upload_id}")
+        return result
+
+    def put_chunk(self, upload_id: str, index: int, data: bytes, digest: str | None) -> None:
+        """Send one chunk; `digest` is a Content-Digest header value."""
+        headers = {"Content-Digest": digest} if digest else {}
+        self.request(
+            "PUT", f"/api/v1/uploads/{upload_id}/chunks/{index}", content=data, headers=headers
+        )
+
+    def complete_upload(self, upload_id: str, checksum: str | None = None) -> dict[str, Any]:
+        """Close an upload; returns `{file_id, job_id}`."""
+        body = {"checksum": checksum} if checksum else {}
+        result: dict[str, Any] = self.json(
+            "POST", f"/api/v1/uploads/{upload_id}/complete", json=body
+        )
+        return result
+
+    def abort_upload(self, upload_id: str) -> None:
+        """Abort an upload and free its space."""
+        self.request("DELETE", f"/api/v1/uploads/{upload_id}")
+
+    def upload_file(self, path: Path, **options: Any) -> dict[str, Any]:
+        """Upload `path` in parallel chunks, resuming a previous attempt; the ready file.
+
+        Options are those of `lfp.client.uploader.upload_file`.
+        """
+        from lfp.client.uploader import upload_file
+
+        return upload_file(self, path, **options)
+
+    # -- files ------------------------------------------------------------------------
+
+    def get_file(self, file_id: str) -> dict[str, Any]:
+        """A file's metadata and state."""
+        result: dict[str, Any] = self.json("GET", f"/api/v1/files/{file_id}")
+        return result
+
+    def list_files(self, page: int = 1, per_page: int = 20) -> dict[str, Any]:
+        """One page of the user's files."""
+        params = {"page": page, "per_page": per_page}
+        result: dict[str, Any] = self.json("GET", "/api/v1/files", params=params)
+        return result
+
+    def delete_file(self, file_id: str) -> None:
+        """Delete a file."""
+        self.request("DELETE", f"/api/v1/files/{file_id}")
+
+    def download(
+        self, file_id: str, dest: Path | None = None, *, progress: Progress | None = None
+    ) -> Path:
+        """Download a file to `dest` (default: its name, here), resuming a partial copy."""
+        from lfp.client.downloader import download
+
+        return download(self, file_id, dest, progress=progress)

@@ -1,0 +1,167 @@
+"""Parallel, resumable, verified upload of one file through the chunked-upload API."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lfp.client.errors import LfpError
+from lfp.client.state import ResumeState
+
+if TYPE_CHECKING:
+    from lfp.client.api import LfpClient
+
+HASH_BLOCK = 8 << 20
+
+
+def content_digest(data: bytes) -> str:
+    """The RFC 9530 Content-Digest header value (sha-256) for `data`."""
+    return f"sha-256=:{base64.b64encode(hashlib.sha256(data).digest()).decode()}:"
+
+
+def upload_file(
+    client: LfpClient,
+    path: Path,
+    *,
+    chunk_size: int | None = None,
+    parallel: int = 4,
+    resume: ResumeState | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_start: Callable[[dict[str, Any]], None] | None = None,
+    on_chunks_stored: Callable[[], None] | None = None,
+    poll_interval: float = 0.2,
+) -> dict[str, Any]:
+    """Upload `path` and wait until the server has verified it; the file's metadata.
+
+    Chunks go `parallel` at a time, each with its Content-Digest; a separate thread
+    computes the whole file's sha256 meanwhile, declared at completion so the server
+    checks the assembled file. With `resume`, an interrupted upload of the same file is
+    continued: only the chunks the server lacks are sent. `progress` gets byte counts as
+    chunks are stored (first the bytes already on the server); `on_start` the upload.
+    """
+    size = path.stat().st_size
+    key = ResumeState.key(path, chunk_size, client.base_url) if resume else ""
+    upload = _resume_or_create(client, path, size, chunk_size, resume, key)
+    if on_start:
+        on_start(upload)
+    if progress and upload["bytes_received"]:
+        progress(upload["bytes_received"])
+
+    file_id = upload.get("file_id")
+    if upload["state"] != "completed" or not file_id:
+        whole = _WholeFileDigest(path)
+        _send_missing(client, path, upload, parallel, progress)
+        if on_chunks_stored:
+            on_chunks_stored()
+        file_id = client.complete_upload(upload["id"], f"sha256:{whole.result()}")["file_id"]
+    file = _wait_verified(client, str(file_id), poll_interval)
+    if resume:
+        resume.forget(key)
+    return file
+
+
+def _resume_or_create(
+    client: LfpClient,
+    path: Path,
+    size: int,
+    chunk_size: int | None,
+    resume: ResumeState | None,
+    key: str,
+) -> dict[str, Any]:
+    upload_id = resume.get(key) if resume else None
+    if upload_id:
+        try:
+            upload = client.get_upload(upload_id)
+        except LfpError as exc:
+            if exc.status != 404:
+                raise
+        else:
+            if upload["state"] in ("open", "completed"):
+                return upload
+    fields = {"chunk_size": chunk_size} if chunk_size else {}
+    upload = client.create_upload(path.name, size, **fields)
+    if resume:
+        resume.put(key, upload["id"])
+    return upload
+
+
+def _send_missing(
+    client: LfpClient,
+    path: Path,
+    upload: dict[str, Any],
+    parallel: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    chunk_size = int(upload["chunk_size"])
+    size = int(upload["size"])
+    received = set(upload["received"])
+    missing = [i for i in range(int(upload["chunk_count"])) if i not in received]
+    stop = threading.Event()
+    fd = os.open(path, os.O_RDONLY)
+
+    def send(index: int) -> None:
+        if stop.is_set():
+            return
+        length = min(chunk_size, size - index * chunk_size)
+        data = os.pread(fd, length, index * chunk_size)
+        if len(data) != length:
+            raise LfpError(0, f"{path} changed while it was being uploaded")
+        client.put_chunk(upload["id"], index, data, content_digest(data))
+        if progress:
+            progress(length)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="lfp-upload")
+    try:
+        futures: list[Future[None]] = [pool.submit(send, i) for i in missing]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in done:
+            future.result()  # the first failure, if any, surfaces here
+    except BaseException:
+        stop.set()  # Ctrl-C or a failed chunk: send nothing more
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        os.close(fd)
+
+
+class _WholeFileDigest:
+    """The sha256 of a file, computed by a background thread while the chunks upload."""
+
+    def __init__(self, path: Path) -> None:
+        self._hasher = hashlib.sha256()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            with open(path, "rb") as f:
+                while block := f.read(HASH_BLOCK):
+                    self._hasher.update(block)
+        except BaseException as exc:
+            self._error = exc
+
+    def result(self) -> str:
+        """The hex digest, once the read pass is over."""
+        self._thread.join()
+        if self._error:
+            raise self._error
+        return self._hasher.hexdigest()
+
+
+def _wait_verified(client: LfpClient, file_id: str, poll_interval: float) -> dict[str, Any]:
+    delay = poll_interval
+    while True:
+        file = client.get_file(file_id)
+        if file["state"] != "verifying":
+            return file
+        time.sleep(delay)
+        delay = min(delay * 1.5, 2.0)
