@@ -1,0 +1,120 @@
+"""Fixtures: real lfp servers on SQLite and on PostgreSQL, and signed-in users."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+
+import httpx
+import psycopg
+import pytest
+
+from tests.helpers import Server, sign_up
+
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# Settings every test server shares: no free-space reserve (CI disks vary), short chunk
+# leases and sweeps so crash and expiry cases resolve in seconds, a 2 GiB upload limit.
+BASE_ENV = {
+    "LFP_MIN_FREE_BYTES": "0",
+    "LFP_CHUNK_LEASE_SECONDS": "2",
+    "LFP_SWEEP_INTERVAL_SECONDS": "0.5",
+    "LFP_MAX_UPLOAD_SIZE": str(2 * 1024**3),
+    "LFP_FSYNC": "false",
+}
+
+
+def _postgres_unavailable() -> str | None:
+    try:
+        with psycopg.connect(POSTGRES_ADMIN, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"PostgreSQL at 127.0.0.1:5432 is not reachable ({exc.__class__.__name__})"
+
+
+@pytest.fixture(scope="session")
+def make_database() -> Iterator[Callable[[str], str | None]]:
+    """Returns a database URL for a backend: None (SQLite default) or a fresh PG database."""
+    created: list[str] = []
+
+    def make(backend: str) -> str | None:
+        if backend == "sqlite":
+            return None
+        reason = _postgres_unavailable()
+        if reason:
+            if IN_CI:
+                pytest.fail(f"{reason}; CI must test PostgreSQL")
+            pytest.skip(reason)
+        name = f"lfp_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+    yield make
+    if created:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as connection:
+            for name in created:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def start_server(
+    tmp_path_factory: pytest.TempPathFactory, make_database: Callable[[str], str | None]
+) -> Iterator[Callable[..., Server]]:
+    """Starts `lfp serve` processes for a backend; stops them all at the end."""
+    servers: list[Server] = []
+
+    def start(backend: str, **env: str) -> Server:
+        url = make_database(backend)
+        full_env = {**BASE_ENV, **env}
+        if url:
+            full_env["LFP_DATABASE_URL"] = url
+        server = Server(tmp_path_factory.mktemp(f"lfp-{backend}"), full_env)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The metadata database a test runs on."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def server(backend: str, start_server: Callable[..., Server]) -> Server:
+    """A server shared by the tests of one backend."""
+    return start_server(backend)
+
+
+@pytest.fixture
+def api(server: Server) -> Iterator[httpx.Client]:
+    """A new signed-in user of the shared server."""
+    with sign_up(server.url) as client:
+        yield client
+
+
+@pytest.fixture
+def other_api(server: Server) -> Iterator[httpx.Client]:
+    """A second user of the same server."""
+    with sign_up(server.url) as client:
+        yield client
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """Attach the server's log to a failed test's report."""
+    report = yield
+    if call.when == "call" and call.excinfo is not None:
+        funcargs = getattr(item, "funcargs", {})
+        for value in funcargs.values():
+            if isinstance(value, Server):
+                report.sections.append(("lfp server log", value.log()[-5000:]))
+    return report

@@ -1,0 +1,76 @@
+"""Signup, login and the current user, against a real server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.helpers import PASSWORD, Server
+
+
+def _email() -> str:
+    return f"auth-{uuid.uuid4().hex[:10]}@example.com"
+
+
+@pytest.fixture
+def anon(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{server.url}/api/v1", timeout=30) as client:
+        yield client
+
+
+def test_signup_then_login_gives_a_bearer_token(anon: httpx.Client) -> None:
+    email = _email()
+    created = anon.post("/auth/signup", json={"email": email, "password": PASSWORD})
+    assert created.status_code == 201
+    assert created.json()["email"] == email
+    token = anon.post("/auth/login", json={"email": email, "password": PASSWORD}).json()
+    assert token["token_type"] == "bearer"
+    assert token["expires_in"] > 0
+    me = anon.get("/auth/me", headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert me.json() == created.json()
+
+
+def test_duplicate_email_is_a_conflict(anon: httpx.Client) -> None:
+    email = _email()
+    anon.post("/auth/signup", json={"email": email, "password": PASSWORD})
+    again = anon.post("/auth/signup", json={"email": email.upper(), "password": PASSWORD})
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "word"),
+    [
+        ("not-an-email", PASSWORD, "email"),
+        (None, "Short1", "10 characters"),
+        (None, "aaaaaaaaaaaa", "kinds"),
+        (None, "123456789012", "kinds"),
+    ],
+)
+def test_bad_signups_say_what_is_wrong(
+    anon: httpx.Client, email: str | None, password: str, word: str
+) -> None:
+    response = anon.post("/auth/signup", json={"email": email or _email(), "password": password})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert word in response.json()["detail"]
+
+
+def test_unknown_user_and_wrong_password_look_the_same(anon: httpx.Client) -> None:
+    email = _email()
+    anon.post("/auth/signup", json={"email": email, "password": PASSWORD})
+    wrong = anon.post("/auth/login", json={"email": email, "password": PASSWORD + "x"})
+    unknown = anon.post("/auth/login", json={"email": _email(), "password": PASSWORD})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+
+
+@pytest.mark.parametrize("header", [None, "Bearer nonsense", "Basic dXNlcjpwYXNz"])
+def test_api_calls_need_a_valid_token(anon: httpx.Client, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    response = anon.get("/auth/me", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
