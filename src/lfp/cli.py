@@ -298,12 +298,12 @@ def _errors() -> Iterator[None]:
     except OSError as exc:
         _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
     except KeyboardInterrupt:
-        err.print("interrupted: run the same command again to resume", highlight=False)
+        typer.echo("interrupted: run the same command again to resume", err=True)
         raise typer.Exit(130) from None
 
 
 def _fail(message: str) -> Any:
-    err.print(f"lfp: error: {message}", markup=False, highlight=False)
+    typer.echo(f"lfp: error: {message}", err=True)
     raise typer.Exit(1)
 
 

@@ -1,0 +1,138 @@
+"""The `lfp` command end to end against a real server: sign-up, upload, resume, download."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import PASSWORD, MiB, Server, file_sha256, random_file, wait_until
+
+
+class Cli:
+    """Runs `lfp` as a user would, with its own config folder."""
+
+    def __init__(self, server: Server, config_dir: Path) -> None:
+        self.config_dir = config_dir
+        self.env = {**os.environ, "LFP_URL": server.url, "LFP_CONFIG_DIR": str(config_dir)}
+        self.env.pop("LFP_TOKEN", None)
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "lfp.cli", *args]
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(*args), env=self.env, capture_output=True, text=True, timeout=300
+        )
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            self.command(*args),
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def token(self) -> str:
+        return str(json.loads((self.config_dir / "credentials.json").read_text())["token"])
+
+
+@pytest.fixture
+def cli(server: Server, tmp_path: Path) -> Cli:
+    """A signed-up CLI user."""
+    cli = Cli(server, tmp_path / "config")
+    email = f"cli-{uuid.uuid4().hex[:10]}@example.com"
+    result = cli.run("signup", "--email", email, "--password", PASSWORD)
+    assert result.returncode == 0, result.stderr
+    return cli
+
+
+def _api(server: Server, cli: Cli) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {cli.token()}"}
+    return httpx.Client(base_url=f"{server.url}/api/v1", headers=headers, timeout=30)
+
+
+def test_credentials_are_private(cli: Cli) -> None:
+    assert (cli.config_dir / "credentials.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_upload_then_download_round_trips(cli: Cli, tmp_path: Path) -> None:
+    source = random_file(tmp_path / "cli.bin", 21 * MiB + 5, seed=11)
+    uploaded = cli.run("upload", str(source), "--chunk-size", "5MiB", "--parallel", "4")
+    assert uploaded.returncode == 0, uploaded.stderr
+    file_id, name = uploaded.stdout.split()[:2]
+    assert name == "cli.bin"
+    assert file_sha256(source) in uploaded.stdout
+
+    listed = cli.run("files")
+    assert listed.returncode == 0
+    assert f"{file_id}\tcli.bin" in listed.stdout
+
+    target = tmp_path / "back.bin"
+    downloaded = cli.run("download", file_id, "-o", str(target))
+    assert downloaded.returncode == 0, downloaded.stderr
+    assert file_sha256(target) == file_sha256(source)
+    assert not target.with_name("back.bin.part").exists()
+
+
+def test_interrupted_upload_resumes_sending_only_missing_chunks(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
+    source = random_file(tmp_path / "resume.bin", 400 * MiB, seed=12)
+    first = cli.start("upload", str(source), "--chunk-size", "5MiB", "--parallel", "1")
+    api = _api(server, cli)
+
+    def upload_in_progress() -> dict[str, Any] | None:
+        state = cli.config_dir / "uploads.json"
+        ids = list(json.loads(state.read_text()).values()) if state.exists() else []
+        if not ids:
+            return None
+        upload: dict[str, Any] = api.get(f"/uploads/{ids[0]}").json()
+        return upload if upload["received"] else None
+
+    upload = wait_until(upload_in_progress, 60, "the first chunks to arrive")
+    first.send_signal(signal.SIGINT)
+    _, stderr = first.communicate(timeout=60)
+    assert first.returncode == 130
+    assert "run the same command again to resume" in stderr
+
+    before = api.get(f"/uploads/{upload['id']}").json()
+    assert before["state"] == "open"
+    assert 0 < len(before["received"]) < before["chunk_count"]
+    puts_before = server.log().count(f"PUT /api/v1/uploads/{upload['id']}/chunks/")
+
+    second = cli.run("upload", str(source), "--chunk-size", "5MiB", "--parallel", "1")
+    assert second.returncode == 0, second.stderr
+    assert file_sha256(source) in second.stdout
+    puts = server.log().count(f"PUT /api/v1/uploads/{upload['id']}/chunks/") - puts_before
+    assert puts == before["chunk_count"] - len(before["received"])
+    api.close()
+
+
+def test_failures_exit_non_zero_with_one_line(cli: Cli, tmp_path: Path) -> None:
+    missing = cli.run("upload", str(tmp_path / "nope.bin"))
+    assert missing.returncode == 1
+    assert missing.stderr.strip().startswith("lfp: error:")
+    assert "no such file" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+    unknown = cli.run("download", str(uuid.uuid4()))
+    assert unknown.returncode == 1
+    assert "lfp: error:" in unknown.stderr
+    assert "404" in unknown.stderr
+
+
+def test_commands_need_a_login(server: Server, tmp_path: Path) -> None:
+    anonymous = Cli(server, tmp_path / "empty")
+    result = anonymous.run("files")
+    assert result.returncode == 1
+    assert "lfp login" in result.stderr
