@@ -26,7 +26,7 @@ PASSWORD = "Correct horse 1"
 T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], T], timeout: float, what: str) -> T:
+def wait_until(predicate: Callable[[], T | None], timeout: float, what: str) -> T:
     """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     delay = 0.02

@@ -1,0 +1,209 @@
+"""Upload throughput and server memory, against baselines measured in the same run.
+
+Uploads a file (default 2 GiB) over loopback with lfp's own client (8 MiB chunks, 4 in
+parallel) to a real `lfp serve` on a fresh data dir, and prints:
+
+- lfp's MB/s until every chunk is stored, and until the file is verified and `ready`;
+- the server's peak RSS, sampled every 20 ms throughout;
+- `cp` of the same file on the same disk (the target: lfp at least as fast);
+- a bare uvicorn app that only writes request bodies to disk at their offsets, fed by the
+  same client pattern: the ceiling for any Python ASGI server on this machine.
+
+Usage: .venv/bin/python benchmarks/upload.py [--size-mib 2048] [--keep-file PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psutil
+
+from lfp.client import LfpClient
+
+MiB = 1024 * 1024
+CHUNK = 8 * MiB
+PARALLEL = 4
+
+BARE_WRITER = """
+import os
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    path = os.path.join(os.environ["BENCH_DIR"], "bare.bin")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    offset = int(scope["path"].rsplit("/", 1)[-1]) * int(os.environ["BENCH_CHUNK"])
+    while True:
+        message = await receive()
+        body = message.get("body", b"")
+        os.pwrite(fd, body, offset)
+        offset += len(body)
+        if not message.get("more_body"):
+            break
+    os.close(fd)
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mib", type=int, default=2048)
+    parser.add_argument("--keep-file", type=Path, help="reuse (or create and keep) this input")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="lfp-bench-", dir=Path.cwd()) as tmp:
+        work = Path(tmp)
+        source = args.keep_file or work / "input.bin"
+        size = args.size_mib * MiB
+        if not source.exists() or source.stat().st_size != size:
+            print(f"writing a {args.size_mib} MiB random input file ...", flush=True)
+            _random_file(source, size)
+
+        cp_seconds = _timed(lambda: shutil.copyfile(source, work / "copy.bin"))
+        (work / "copy.bin").unlink()
+        bare_seconds = _bare_writer_seconds(source, work)
+        stored_s, ready_s, peak_rss = _lfp_seconds(source, work)
+
+    mb = size / 1e6
+    print()
+    print(f"file: {size / MiB:.0f} MiB, chunks of {CHUNK // MiB} MiB, {PARALLEL} in parallel")
+    print(f"cp (same disk)                 {cp_seconds:7.2f} s  {mb / cp_seconds:7.0f} MB/s")
+    print(f"bare uvicorn body writer       {bare_seconds:7.2f} s  {mb / bare_seconds:7.0f} MB/s")
+    print(f"lfp: all chunks stored         {stored_s:7.2f} s  {mb / stored_s:7.0f} MB/s")
+    print(f"lfp: verified and ready        {ready_s:7.2f} s  {mb / ready_s:7.0f} MB/s")
+    print(f"lfp upload / cp speed ratio    {cp_seconds / stored_s:7.2f}x  (target >= 1)")
+    print(f"lfp upload / bare writer ratio {bare_seconds / stored_s:7.2f}x")
+    print(f"server peak RSS                {peak_rss / MiB:7.0f} MiB  (target < 200)")
+
+
+def _random_file(path: Path, size: int) -> None:
+    block = os.urandom(16 * MiB)
+    with open(path, "wb") as f:
+        written = 0
+        while written < size:
+            piece = block[: size - written]
+            f.write(piece)
+            written += len(piece)
+            # Vary each block so no layer can deduplicate or compress it away.
+            block = block[1:] + block[:1]
+
+
+def _timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"server at {url} did not come up")
+
+
+@contextmanager
+def _server(command: list[str], env: dict[str, str], health: str) -> Iterator[psutil.Process]:
+    process = subprocess.Popen(command, env={**os.environ, **env})
+    try:
+        _wait_healthy(health, process)
+        yield psutil.Process(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _chunk_ranges(size: int) -> list[tuple[int, int]]:
+    return [(i, min(CHUNK, size - i * CHUNK)) for i in range(-(-size // CHUNK))]
+
+
+def _bare_writer_seconds(source: Path, work: Path) -> float:
+    (work / "bare_app.py").write_text(BARE_WRITER)
+    port = _free_port()
+    command = [sys.executable, "-m", "uvicorn", "--app-dir", str(work), "bare_app:app"]
+    command += ["--port", str(port), "--log-level", "warning"]
+    env = {"BENCH_DIR": str(work), "BENCH_CHUNK": str(CHUNK)}
+    base = f"http://127.0.0.1:{port}"
+    with _server(command, env, f"{base}/0"):
+        local = threading.local()
+
+        def send(index_length: tuple[int, int]) -> None:
+            index, length = index_length
+            client = getattr(local, "client", None) or httpx.Client(timeout=120)
+            local.client = client
+            with open(source, "rb") as f:
+                f.seek(index * CHUNK)
+                body = f.read(length)
+            client.put(f"{base}/chunk/{index}", content=body).raise_for_status()
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            list(pool.map(send, _chunk_ranges(source.stat().st_size)))
+        return time.perf_counter() - started
+
+
+def _lfp_seconds(source: Path, work: Path) -> tuple[float, float, int]:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"LFP_DATA_DIR": str(work / "data"), "LFP_MIN_FREE_BYTES": "0"}
+    command = [sys.executable, "-m", "lfp.cli", "serve", "--port", str(port)]
+    with _server(command, env, f"{base}/healthz") as server:
+        peak = [server.memory_info().rss]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.02):
+                try:
+                    peak[0] = max(peak[0], server.memory_info().rss)
+                except psutil.Error:
+                    return
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        client = LfpClient(base)
+        client.signup("bench@example.com", "bench password 1")
+        client.login("bench@example.com", "bench password 1")
+        started = time.perf_counter()
+        stored_at: list[float] = []
+        file = client.upload_file(
+            source,
+            chunk_size=CHUNK,
+            parallel=PARALLEL,
+            on_chunks_stored=lambda: stored_at.append(time.perf_counter()),
+        )
+        ready = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        if file["state"] != "ready":
+            raise SystemExit(f"upload ended {file['state']}: {file.get('error')}")
+        stored = (stored_at[0] if stored_at else time.perf_counter()) - started
+        return stored, ready, peak[0]
+
+
+if __name__ == "__main__":
+    main()
