@@ -176,6 +176,10 @@ def upload(
         str | None, typer.Option(help="Chunk size, e.g. 8MiB or 16M [default: the server's]")
     ] = None,
     parallel: Annotated[int, typer.Option(min=1, max=64, help="Chunks in flight at once")] = 4,
+    chunk_digests: Annotated[
+        bool,
+        typer.Option(help="Send each chunk's sha-256 so the server checks it on arrival"),
+    ] = True,
 ) -> None:
     """Upload files in parallel verified chunks; run it again after an interruption to resume."""
     config: ClientConfig = ctx.obj
@@ -192,6 +196,7 @@ def upload(
                 path,
                 chunk_size=size,
                 parallel=parallel,
+                chunk_digests=chunk_digests,
                 resume=resume,
                 progress=lambda n, t=task: bar.advance(t, n),
             )

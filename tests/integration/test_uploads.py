@@ -85,6 +85,18 @@ def test_resent_identical_chunk_is_a_no_op(api: httpx.Client, small_upload: dict
     assert _received(api, small_upload) == [0]
 
 
+def test_resent_chunk_without_digests_is_compared_byte_for_byte(
+    api: httpx.Client, small_upload: dict[str, Any]
+) -> None:
+    url = f"/uploads/{small_upload['id']}/chunks/1"
+    data = random.Random(6).randbytes(MiB)
+    assert api.put(url, content=data).status_code == 204
+    assert api.put(url, content=data).status_code == 204
+    changed = data[:-1] + bytes([data[-1] ^ 1])
+    assert api.put(url, content=changed).status_code == 409
+    assert _received(api, small_upload) == [1]
+
+
 def test_different_bytes_for_a_stored_chunk_conflict(
     api: httpx.Client, small_upload: dict[str, Any]
 ) -> None:

@@ -32,6 +32,7 @@ def upload_file(
     *,
     chunk_size: int | None = None,
     parallel: int = 4,
+    chunk_digests: bool = True,
     resume: ResumeState | None = None,
     progress: Callable[[int], None] | None = None,
     on_start: Callable[[dict[str, Any]], None] | None = None,
@@ -40,7 +41,9 @@ def upload_file(
 ) -> dict[str, Any]:
     """Upload `path` and wait until the server has verified it; the file's metadata.
 
-    Chunks go `parallel` at a time, each with its Content-Digest; a separate thread
+    Chunks go `parallel` at a time, each with its Content-Digest (unless
+    `chunk_digests` is False: faster, and corruption is then caught once, by the
+    whole-file checksum, instead of chunk by chunk); a separate thread
     computes the whole file's sha256 meanwhile, declared at completion so the server
     checks the assembled file. With `resume`, an interrupted upload of the same file is
     continued: only the chunks the server lacks are sent. `progress` gets byte counts as
@@ -57,7 +60,7 @@ def upload_file(
     file_id = upload.get("file_id")
     if upload["state"] != "completed" or not file_id:
         whole = _WholeFileDigest(path)
-        _send_missing(client, path, upload, parallel, progress)
+        _send_missing(client, path, upload, parallel, chunk_digests, progress)
         if on_chunks_stored:
             on_chunks_stored()
         file_id = client.complete_upload(upload["id"], f"sha256:{whole.result()}")["file_id"]
@@ -97,6 +100,7 @@ def _send_missing(
     path: Path,
     upload: dict[str, Any],
     parallel: int,
+    chunk_digests: bool,
     progress: Callable[[int], None] | None,
 ) -> None:
     chunk_size = int(upload["chunk_size"])
@@ -113,7 +117,8 @@ def _send_missing(
         data = os.pread(fd, length, index * chunk_size)
         if len(data) != length:
             raise LfpError(0, f"{path} changed while it was being uploaded")
-        client.put_chunk(upload["id"], index, data, content_digest(data))
+        digest = content_digest(data) if chunk_digests else None
+        client.put_chunk(upload["id"], index, data, digest)
         if progress:
             progress(length)
 
