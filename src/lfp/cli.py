@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -24,6 +25,7 @@ from rich.table import Table
 
 from lfp.client import LfpClient, LfpError, LfpNetworkError
 from lfp.client.state import Credentials, ResumeState, default_config_dir
+from lfp.config import Settings
 
 app = typer.Typer(help="lfp: move very large files into a system, verified.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -81,12 +83,12 @@ def serve(
     import uvicorn
 
     from lfp.app import create_app
-    from lfp.config import Settings
 
-    settings = Settings()
+    settings = _settings()
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings.model_copy(update=overrides)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     application = create_app(settings)
     out.print(
         f"lfp serving on http://{settings.host}:{settings.port} "
@@ -110,10 +112,9 @@ def worker() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations (the server also does this when it starts)."""
-    from lfp.config import Settings
     from lfp.db.migrate import upgrade
 
-    settings = Settings()
+    settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url)
     out.print(f"database at {_redacted(settings.resolved_database_url)} is up to date")
@@ -272,6 +273,22 @@ def _human(size: int) -> str:
     raise AssertionError("unreachable")
 
 
+def _settings() -> Settings:
+    """The server's settings from LFP_* variables and .env; a clear error when invalid."""
+    from pydantic import ValidationError
+
+    from lfp.config import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"LFP_{'_'.join(map(str, e['loc'])).upper() or 'SETTINGS'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        _fail(f"invalid settings: {problems}")
+
+
 def _signed_in(config: ClientConfig) -> LfpClient:
     if not config.token:
         _fail("not signed in: run `lfp login` (or set LFP_TOKEN)")
@@ -307,7 +324,7 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
-def _fail(message: str) -> Any:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"lfp: error: {message}", err=True)
     raise typer.Exit(1)
 

@@ -10,7 +10,7 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="`lfp serve` bind address.")
     port: int = Field(default=8000, description="`lfp serve` port. Default: 8000.")
 
+    @field_validator("storage_url")
+    @classmethod
+    def _supported_storage(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("file:///"):
+            raise ValueError("only file:///absolute/path storage URLs are supported so far")
+        return value
+
     @model_validator(mode="after")
     def _chunk_sizes_consistent(self) -> Settings:
         if not self.min_chunk_size <= self.default_chunk_size <= self.max_chunk_size:
@@ -116,8 +123,6 @@ class Settings(BaseSettings):
     def blob_dir(self) -> Path:
         """The local folder that holds blobs when no other store is configured."""
         if self.storage_url:
-            if not self.storage_url.startswith("file://"):
-                raise ValueError(f"unsupported LFP_STORAGE_URL {self.storage_url!r}")
             return Path(self.storage_url.removeprefix("file://"))
         return self.data_dir / "blobs"
 

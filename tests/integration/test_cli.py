@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,28 @@ def test_commands_need_a_login(server: Server, tmp_path: Path) -> None:
     result = anonymous.run("files")
     assert result.returncode == 1
     assert "lfp login" in result.stderr
+
+
+def test_upload_rides_out_a_server_restart(
+    start_server: Callable[..., Server], backend: str, tmp_path: Path
+) -> None:
+    server = start_server(backend)
+    cli = Cli(server, tmp_path / "config")
+    email = f"restart-{uuid.uuid4().hex[:10]}@example.com"
+    assert cli.run("signup", "--email", email, "--password", PASSWORD).returncode == 0
+    source = random_file(tmp_path / "restart.bin", 300 * MiB, seed=13)
+    running = cli.start("upload", str(source), "--chunk-size", "5MiB", "--parallel", "2")
+    api = _api(server, cli)
+
+    def some_chunks_stored() -> bool:
+        state = cli.config_dir / "uploads.json"
+        ids = list(json.loads(state.read_text()).values()) if state.exists() else []
+        return bool(ids) and bool(api.get(f"/uploads/{ids[0]}").json()["received"])
+
+    wait_until(some_chunks_stored, 60, "the first chunks to arrive")
+    api.close()
+    server.kill()
+    server.start()  # same port, data dir and database: the client's retries reach it again
+    stdout, stderr = running.communicate(timeout=240)
+    assert running.returncode == 0, stderr
+    assert file_sha256(source) in stdout

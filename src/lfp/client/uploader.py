@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import mimetypes
 import os
 import threading
 import time
@@ -88,7 +89,10 @@ def _resume_or_create(
         else:
             if upload["state"] in ("open", "completed"):
                 return upload
-    fields = {"chunk_size": chunk_size} if chunk_size else {}
+    fields: dict[str, Any] = {"chunk_size": chunk_size} if chunk_size else {}
+    content_type, _ = mimetypes.guess_type(path.name)
+    if content_type:
+        fields["content_type"] = content_type
     upload = client.create_upload(path.name, size, **fields)
     if resume:
         resume.put(key, upload["id"])

@@ -7,7 +7,9 @@ picked up again at startup; every step is safe to repeat.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy import select
@@ -23,6 +25,10 @@ READ_BLOCK = 8 << 20
 ALWAYS = ("sha256", "md5")
 
 
+class _Stopping(Exception):
+    """The server is shutting down: leave the file `verifying` for the next start."""
+
+
 class Verifier:
     """Computes a completed file's digests, checks its declared checksum and publishes it."""
 
@@ -31,6 +37,7 @@ class Verifier:
         self._store = store
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lfp-verify")
         self._running: dict[uuid.UUID, Future[None]] = {}
+        self._stopping = threading.Event()
 
     def submit(self, file_id: uuid.UUID) -> Future[None]:
         """Verify `file_id` in the background."""
@@ -54,12 +61,25 @@ class Verifier:
         return len(ids)
 
     def shutdown(self) -> None:
-        """Stop taking work; files in progress stay `verifying` and resume at next start."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop now; files in progress stay `verifying` and are verified at the next start.
+
+        A verification of a huge file can take minutes: it stops at its next block rather
+        than holding up the server's exit.
+        """
+        self._stopping.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _blocks(self, blocks: Iterable[bytes]) -> Iterator[bytes]:
+        for block in blocks:
+            if self._stopping.is_set():
+                raise _Stopping
+            yield block
 
     def _verify_logged(self, file_id: uuid.UUID) -> None:
         try:
             self.verify(file_id)
+        except _Stopping:
+            log.info("verification of file %s interrupted by shutdown", file_id)
         except Exception:
             log.exception("verifying file %s failed", file_id)
             self._finish(file_id, error="verification failed: the stored bytes could not be read")
@@ -72,7 +92,8 @@ class Verifier:
             return
         staged = file.staging_key is not None and self._store.exists(file.staging_key)
         source = file.staging_key if staged and file.staging_key else file.storage_key
-        digests = digest_blocks(self._store.read(source, block_size=READ_BLOCK), ALWAYS)
+        blocks = self._blocks(self._store.read(source, block_size=READ_BLOCK))
+        digests = digest_blocks(blocks, ALWAYS)
         mismatch = _checksum_mismatch(file.expected_checksum, digests)
         if mismatch:
             self._finish(file_id, error=mismatch, digests=digests)
