@@ -46,6 +46,15 @@ class Cli:
     def token(self) -> str:
         return str(json.loads((self.config_dir / "credentials.json").read_text())["token"])
 
+    def upload_with_chunks(self, api: httpx.Client) -> dict[str, Any] | None:
+        """The upload this CLI has in progress, once the server has some of its chunks."""
+        state = self.config_dir / "uploads.json"
+        ids = list(json.loads(state.read_text()).values()) if state.exists() else []
+        if not ids:
+            return None
+        upload: dict[str, Any] = api.get(f"/uploads/{ids[0]}").json()
+        return upload if upload["received"] else None
+
 
 @pytest.fixture
 def cli(server: Server, tmp_path: Path) -> Cli:
@@ -92,15 +101,7 @@ def test_interrupted_upload_resumes_sending_only_missing_chunks(
     first = cli.start("upload", str(source), "--chunk-size", "5MiB", "--parallel", "1")
     api = _api(server, cli)
 
-    def upload_in_progress() -> dict[str, Any] | None:
-        state = cli.config_dir / "uploads.json"
-        ids = list(json.loads(state.read_text()).values()) if state.exists() else []
-        if not ids:
-            return None
-        upload: dict[str, Any] = api.get(f"/uploads/{ids[0]}").json()
-        return upload if upload["received"] else None
-
-    upload = wait_until(upload_in_progress, 60, "the first chunks to arrive")
+    upload = wait_until(lambda: cli.upload_with_chunks(api), 60, "the first chunks to arrive")
     first.send_signal(signal.SIGINT)
     _, stderr = first.communicate(timeout=60)
     assert first.returncode == 130
@@ -150,12 +151,7 @@ def test_upload_rides_out_a_server_restart(
     running = cli.start("upload", str(source), "--chunk-size", "5MiB", "--parallel", "2")
     api = _api(server, cli)
 
-    def some_chunks_stored() -> bool:
-        state = cli.config_dir / "uploads.json"
-        ids = list(json.loads(state.read_text()).values()) if state.exists() else []
-        return bool(ids) and bool(api.get(f"/uploads/{ids[0]}").json()["received"])
-
-    wait_until(some_chunks_stored, 60, "the first chunks to arrive")
+    wait_until(lambda: cli.upload_with_chunks(api), 60, "the first chunks to arrive")
     api.close()
     server.kill()
     server.start()  # same port, data dir and database: the client's retries reach it again

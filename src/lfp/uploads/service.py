@@ -88,6 +88,9 @@ class UploadService:
     ) -> UploadOut:
         """Start an upload of `size` bytes (None: declared later) in chunks of `chunk_size`."""
         settings = self._settings
+        if processor is not None:
+            # Accepting a processor that will never run would silently drop the user's intent.
+            raise Unprocessable(f"unknown processor {processor!r}: this server has none yet")
         if size is not None and size > settings.max_upload_size:
             raise TooLarge(
                 f"{size} bytes is more than this server accepts ({settings.max_upload_size})"
