@@ -45,7 +45,7 @@ def digest_blocks(
                 on_progress(len(block))
         return {name: h.hexdigest() for name, h in hashers.items()}
 
-    queues: list[queue.Queue[bytes]] = [queue.Queue(maxsize=4) for _ in hashers]
+    queues: list[queue.Queue[bytes]] = [queue.Queue(maxsize=2) for _ in hashers]
     errors: list[BaseException] = []
 
     def run(hasher: Hasher, inbox: queue.Queue[bytes]) -> None:

@@ -21,7 +21,7 @@ from lfp.storage import BlobStore
 
 log = logging.getLogger(__name__)
 
-READ_BLOCK = 8 << 20
+READ_BLOCK = 4 << 20
 ALWAYS = ("sha256", "md5")
 
 
