@@ -116,6 +116,7 @@ def test_list_is_paginated_newest_first(api: httpx.Client) -> None:
     listed += third["items"]
     assert [f["id"] for f in listed] == ids[::-1]
     assert api.get("/files", params={"per_page": 101}).status_code == 422
+    assert api.get("/files", params={"page": 10**20}).status_code == 422
 
 
 def test_deleted_files_are_gone(api: httpx.Client, stored: dict[str, Any]) -> None:

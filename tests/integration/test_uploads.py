@@ -219,6 +219,7 @@ def test_closed_uploads_take_no_chunks(api: httpx.Client) -> None:
         ({"size": 10, "checksum": "sha256:xyz"}, 422),
         ({"size": -1}, 422),
         ({"size": 10, "processor": "no-such-processor"}, 422),
+        ({"size": 10, "content_type": "text/plain\u00e9"}, 422),
     ],
 )
 def test_bad_upload_declarations_are_refused(

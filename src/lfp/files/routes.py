@@ -63,7 +63,7 @@ async def upload_file(
 async def list_files(
     user: CurrentUser,
     context: Context,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Page[FileOut]:
     """The caller's files, newest first."""

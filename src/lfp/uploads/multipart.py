@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from lfp.errors import BadRequest, Unprocessable
+from lfp.uploads.schemas import media_type_or_none
 
 
 @dataclass
@@ -116,5 +117,6 @@ async def read_file_field(
                     yield payload
             raise BadRequest("the multipart body ended inside the file part")
 
-        return FileField(filename, part_type.decode() if part_type else None, data())
+        media_type = media_type_or_none(part_type.decode("latin-1")) if part_type else None
+        return FileField(filename, media_type, data())
     raise Unprocessable(f"the form has no `{field_name}` file field")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,15 @@ from pydantic import BaseModel, Field, field_validator
 from lfp.uploads.models import UploadState
 
 CHECKSUM_PATTERN = r"^(sha256:[0-9a-fA-F]{64}|md5:[0-9a-fA-F]{32})$"
+# A media type as it may appear in a Content-Type header: printable ASCII, type/subtype.
+MEDIA_TYPE_PATTERN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+( *;[ -~]*)?$"
+
+
+def media_type_or_none(value: str | None) -> str | None:
+    """`value` if it can be sent back as a Content-Type header, else None."""
+    if value is None or len(value) > 255 or not re.match(MEDIA_TYPE_PATTERN, value):
+        return None
+    return value
 
 
 def clean_filename(value: str) -> str:
@@ -40,7 +50,9 @@ class CreateUpload(BaseModel):
         pattern=CHECKSUM_PATTERN,
         description="Whole-file digest to verify: `sha256:<hex>` or `md5:<hex>`.",
     )
-    content_type: str | None = Field(default=None, max_length=255)
+    content_type: str | None = Field(
+        default=None, max_length=255, pattern=MEDIA_TYPE_PATTERN, description="e.g. text/csv"
+    )
     processor: str | None = Field(default=None, max_length=100)
     params: dict[str, Any] | None = None
 
