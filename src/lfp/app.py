@@ -41,7 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
-            context.verifier.shutdown()
+            await to_thread.run_sync(context.verifier.shutdown)
             context.db.dispose()
 
     # The docs pages load Swagger UI from the package, not a CDN: lfp runs offline.

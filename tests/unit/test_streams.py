@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lfp.digests import digest_blocks
-from lfp.uploads.service import split_stream
+from lfp.uploads.streams import split_stream
 
 
 async def _pieces(pieces: list[bytes]) -> AsyncIterator[bytes]:

@@ -31,6 +31,7 @@ from lfp.files.verify import Verifier
 from lfp.storage import BlobStore, PartWriter, StorageFull
 from lfp.uploads.models import ChunkState, Upload, UploadChunk, UploadState
 from lfp.uploads.schemas import UploadOut
+from lfp.uploads.streams import split_stream
 
 log = logging.getLogger(__name__)
 
@@ -525,37 +526,6 @@ class UploadService:
                 f"the store has {free} bytes free; {size} more would leave less than the "
                 f"{self._settings.min_free_bytes} bytes it keeps in reserve"
             )
-
-
-async def split_stream(
-    source: AsyncIterator[bytes], chunk_size: int
-) -> AsyncIterator[AsyncIterator[bytes]]:
-    """Cut a byte stream into consecutive sub-streams of `chunk_size` bytes (the last shorter).
-
-    Each sub-stream must be read to its end before the next one is taken.
-    """
-    leftover = b""
-    exhausted = False
-
-    async def fill() -> bool:
-        nonlocal leftover, exhausted
-        while not leftover and not exhausted:
-            try:
-                leftover = await anext(source)
-            except StopAsyncIteration:
-                exhausted = True
-        return bool(leftover)
-
-    async def one_chunk() -> AsyncIterator[bytes]:
-        nonlocal leftover
-        remaining = chunk_size
-        while remaining and await fill():
-            piece, leftover = leftover[:remaining], leftover[remaining:]
-            remaining -= len(piece)
-            yield piece
-
-    while await fill():
-        yield one_chunk()
 
 
 def _owned(

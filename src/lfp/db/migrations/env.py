@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 
 from lfp.db.models import Base
 
@@ -34,6 +34,9 @@ def run_migrations_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several API servers may start at once: one migrates, the others wait.
+                connection.execute(text("SELECT pg_advisory_xact_lock(7215646)"))
             context.run_migrations()
     engine.dispose()
 
