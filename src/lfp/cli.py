@@ -103,12 +103,6 @@ def serve(
     )
 
 
-@app.command()
-def worker() -> None:
-    """Run a job worker (comes with the jobs feature)."""
-    _fail("lfp worker is not available yet: jobs arrive with the processors feature")
-
-
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations (the server also does this when it starts)."""

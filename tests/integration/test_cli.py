@@ -158,3 +158,24 @@ def test_upload_rides_out_a_server_restart(
     stdout, stderr = running.communicate(timeout=240)
     assert running.returncode == 0, stderr
     assert file_sha256(source) in stdout
+
+
+def test_db_upgrade_migrates_and_can_run_again(
+    backend: str, make_database: Callable[[str], str | None], tmp_path: Path
+) -> None:
+    env = {**os.environ, "LFP_DATA_DIR": str(tmp_path / "data")}
+    url = make_database(backend)
+    if url:
+        env["LFP_DATABASE_URL"] = url
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-m", "lfp.cli", "db", "upgrade"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "up to date" in result.stdout
+    if not url:
+        assert (tmp_path / "data" / "lfp.db").exists()
