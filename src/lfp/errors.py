@@ -8,6 +8,7 @@ that say what went wrong without leaking internals.
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -141,8 +142,6 @@ def _where(loc: list[Any]) -> str:
 
 
 def _reason(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:

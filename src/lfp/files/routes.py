@@ -68,7 +68,7 @@ async def list_files(
 ) -> Page[FileOut]:
     """The caller's files, newest first."""
     items, total = await run_in_threadpool(
-        lambda: context.files.list(user.id, page=page, per_page=per_page)
+        lambda: context.files.list_owned(user.id, page=page, per_page=per_page)
     )
     return Page(
         items=[FileOut.model_validate(f) for f in items], page=page, per_page=per_page, total=total

@@ -28,7 +28,7 @@ class FileService:
             raise NotFound(f"no file {file_id}")
         return file
 
-    def list(
+    def list_owned(
         self, owner_id: uuid.UUID, *, page: int, per_page: int
     ) -> tuple[list[StoredFile], int]:
         """One page of the owner's files, newest first, and how many there are in all."""
