@@ -19,6 +19,8 @@ from lfp.db.migrate import upgrade
 from lfp.errors import install_handlers
 from lfp.files.routes import router as files_router
 from lfp.health import router as health_router
+from lfp.jobs.routes import router as jobs_router
+from lfp.processors.routes import router as processors_router
 from lfp.uploads.routes import router as uploads_router
 
 log = logging.getLogger(__name__)
@@ -34,14 +36,19 @@ def create_app(settings: Settings) -> FastAPI:
         resumed = await to_thread.run_sync(context.verifier.resume_pending)
         if resumed:
             log.info("resumed verification of %d files", resumed)
-        sweeper = asyncio.create_task(_sweep_expired(context))
+        background = [
+            asyncio.create_task(_sweep_expired(context)),
+            asyncio.create_task(_recover_jobs(context)),
+        ]
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await to_thread.run_sync(context.verifier.shutdown)
+            await to_thread.run_sync(context.jobs.shutdown)
             context.db.dispose()
 
     # The docs pages load Swagger UI from the package, not a CDN: lfp runs offline.
@@ -58,6 +65,8 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(auth_router)
     api.include_router(uploads_router)
     api.include_router(files_router)
+    api.include_router(jobs_router)
+    api.include_router(processors_router)
     app.include_router(api)
     app.include_router(health_router)
     return app
@@ -72,3 +81,20 @@ async def _sweep_expired(context: AppContext) -> None:
         except Exception:
             log.exception("sweeping expired uploads failed; trying again later")
         await asyncio.sleep(context.settings.sweep_interval_seconds)
+
+
+async def _recover_jobs(context: AppContext) -> None:
+    """Queue again, at startup and then every little while, jobs that lost their worker.
+
+    Every job a crash or restart left queued or running is found here, whichever executor
+    runs jobs: the database, not the broker, knows what is left to do.
+    """
+    interval = min(context.settings.job_lease_seconds / 2, 10.0)
+    while True:
+        try:
+            recovered = await to_thread.run_sync(context.jobs.recover)
+            if recovered:
+                log.info("queued %d jobs again", recovered)
+        except Exception:
+            log.exception("recovering jobs failed; trying again later")
+        await asyncio.sleep(interval)

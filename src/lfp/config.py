@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -94,6 +95,50 @@ class Settings(BaseSettings):
     token_lifetime_seconds: int = Field(
         default=7 * 24 * 3600, gt=0, description="Access token lifetime. Default: 604800 (7 days)."
     )
+    executor: Literal["local", "celery"] | None = Field(
+        default=None,
+        description="Where jobs run: `local` (a thread pool inside `lfp serve`) or `celery` "
+        "(`lfp worker` processes fed through the broker). Default: celery when broker_url is "
+        "set, else local.",
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="Celery broker for jobs, `redis://host:6379/0` or `amqp://user:pw@host//`. "
+        "Default: none (jobs run in the server).",
+    )
+    job_workers: int = Field(
+        default=2,
+        ge=1,
+        description="Jobs one process runs at once (local executor pool size, and the "
+        "concurrency of `lfp worker`). Default: 2.",
+    )
+    job_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A running job's worker renews its claim this often times three; a job "
+        "whose claim lapses (its worker died) is queued again. Default: 30.",
+    )
+    job_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Times a job is started before it is failed for good because its worker "
+        "kept dying. Default: 3.",
+    )
+    job_requeue_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A job still queued this long after it was sent to the executor is sent "
+        "again (the broker lost the message). Default: 300.",
+    )
+    processor_memory_limit: str = Field(
+        default="512MB",
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
+        description="Memory one processor's query engine (DuckDB) may use before it spills to "
+        "disk. Default: 512MB.",
+    )
+    processor_threads: int = Field(
+        default=2, ge=1, description="Threads one processor's query engine may use. Default: 2."
+    )
     host: str = Field(default="127.0.0.1", description="`lfp serve` bind address.")
     port: int = Field(default=8000, description="`lfp serve` port. Default: 8000.")
 
@@ -112,12 +157,30 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _celery_needs_broker(self) -> Settings:
+        if self.executor == "celery" and not self.broker_url:
+            raise ValueError("executor celery needs broker_url (LFP_BROKER_URL)")
+        return self
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL in use: the configured one, or the SQLite file in the data dir."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'lfp.db').resolve()}"
+
+    @property
+    def resolved_executor(self) -> Literal["local", "celery"]:
+        """The executor in use: the configured one, else celery exactly when a broker is set."""
+        if self.executor is not None:
+            return self.executor
+        return "celery" if self.broker_url else "local"
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for running jobs (inputs fetched from remote stores, outputs)."""
+        return self.data_dir / "work"
 
     @property
     def blob_dir(self) -> Path:

@@ -9,6 +9,10 @@ from lfp.config import Settings, load_or_create_jwt_secret
 from lfp.db.engine import Database
 from lfp.files.service import FileService
 from lfp.files.verify import Verifier
+from lfp.jobs.executor import Executor, build_executor
+from lfp.jobs.runner import JobRunner
+from lfp.jobs.service import JobService
+from lfp.processors.registry import Registry
 from lfp.storage import BlobStore, LocalBlobStore
 from lfp.uploads.service import UploadService
 
@@ -25,6 +29,10 @@ class AppContext:
     files: FileService
     uploads: UploadService
     verifier: Verifier
+    registry: Registry
+    runner: JobRunner
+    executor: Executor
+    jobs: JobService
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -33,7 +41,11 @@ def build_context(settings: Settings) -> AppContext:
     db = Database(settings.resolved_database_url)
     store: BlobStore = LocalBlobStore(settings.blob_dir, fsync=settings.fsync)
     files = FileService(db, store)
-    verifier = Verifier(db, store)
+    registry = Registry.from_entry_points()
+    runner = JobRunner(db, store, registry, settings)
+    executor = build_executor(settings, runner)
+    jobs = JobService(db, store, registry, executor, settings)
+    verifier = Verifier(db, store, on_settled=jobs.file_settled)
     return AppContext(
         settings=settings,
         db=db,
@@ -41,6 +53,10 @@ def build_context(settings: Settings) -> AppContext:
         jwt_secret=load_or_create_jwt_secret(settings),
         users=UserService(db),
         files=files,
-        uploads=UploadService(db, store, settings, verifier),
+        uploads=UploadService(db, store, settings, verifier, jobs),
         verifier=verifier,
+        registry=registry,
+        runner=runner,
+        executor=executor,
+        jobs=jobs,
     )

@@ -3,6 +3,7 @@
 from lfp.auth.models import User
 from lfp.db.base import Base
 from lfp.files.models import StoredFile
+from lfp.jobs.models import Job, JobOutput
 from lfp.uploads.models import Upload, UploadChunk
 
-__all__ = ["Base", "StoredFile", "Upload", "UploadChunk", "User"]
+__all__ = ["Base", "Job", "JobOutput", "StoredFile", "Upload", "UploadChunk", "User"]

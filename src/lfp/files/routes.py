@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
@@ -13,9 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from lfp.deps import Context, CurrentUser
-from lfp.errors import BadRequest, RangeNotSatisfiable
-from lfp.files.ranges import Unsatisfiable, parse_range
-from lfp.files.schemas import FileOut, Page
+from lfp.errors import BadRequest, Unprocessable
+from lfp.files.responses import ranged_response
+from lfp.files.schemas import FileOut, Page, UploadedFileOut
 from lfp.uploads.multipart import read_file_field
 
 router = APIRouter(prefix="/files", tags=["files"])
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/files", tags=["files"])
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    response_model=FileOut,
+    response_model=UploadedFileOut,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -41,22 +42,40 @@ router = APIRouter(prefix="/files", tags=["files"])
     },
 )
 async def upload_file(
-    request: Request, user: CurrentUser, context: Context, response: Response
-) -> FileOut:
-    """Store a file sent as multipart field `file`, streamed; answers once it is verified."""
+    request: Request,
+    user: CurrentUser,
+    context: Context,
+    response: Response,
+    processor: Annotated[
+        str | None, Query(max_length=100, description="Processor to run on the file.")
+    ] = None,
+    params: Annotated[
+        str | None, Query(max_length=65536, description="The processor's params, a JSON object.")
+    ] = None,
+) -> UploadedFileOut:
+    """Store a file sent as multipart field `file`, streamed; answers once it is verified.
+
+    With `processor` (and `params`), the job is queued too; its id is in `job_id`.
+    """
+    parsed_params = _json_object(params)
     try:
         field = await read_file_field(request.headers.get("content-type"), request.stream())
-        file_id = await context.uploads.upload_stream(
-            user.id, filename=field.filename, content_type=field.content_type, stream=field.stream
+        done = await context.uploads.upload_stream(
+            user.id,
+            filename=field.filename,
+            content_type=field.content_type,
+            stream=field.stream,
+            processor=processor,
+            params=parsed_params,
         )
     except ClientDisconnect:
         raise BadRequest("the connection closed before the whole file arrived") from None
-    verification = context.verifier.in_progress(file_id)
+    verification = context.verifier.in_progress(done.file_id)
     if verification is not None:
         await asyncio.wrap_future(verification)
-    response.headers["Location"] = f"/api/v1/files/{file_id}"
-    file = await run_in_threadpool(context.files.get, user.id, file_id)
-    return FileOut.model_validate(file)
+    response.headers["Location"] = f"/api/v1/files/{done.file_id}"
+    file = await run_in_threadpool(context.files.get, user.id, done.file_id)
+    return UploadedFileOut.model_validate(file).model_copy(update={"job_id": done.job_id})
 
 
 @router.get("", response_model=Page[FileOut])
@@ -111,31 +130,31 @@ async def download_file(
     etag = f'"{file.sha256}"'
     headers = {
         "ETag": etag,
-        "Accept-Ranges": "bytes",
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(file.filename, safe='')}",
     }
     if if_none_match and (if_none_match.strip() == "*" or etag in _etags(if_none_match)):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     if if_range is not None and if_range.strip() != etag:
         range_header = None  # the client's partial copy is stale: send it all
-    try:
-        byte_range = parse_range(range_header, file.size)
-    except Unsatisfiable:
-        raise RangeNotSatisfiable(
-            f"the range {range_header} lies outside the file's {file.size} bytes",
-            headers={"Content-Range": f"bytes */{file.size}"},
-        ) from None
-    media_type = file.content_type or "application/octet-stream"
-    if byte_range is None:
-        headers["Content-Length"] = str(file.size)
-        body = context.files.read(file, 0, file.size)
-        return StreamingResponse(body, media_type=media_type, headers=headers)
-    headers["Content-Range"] = byte_range.content_range(file.size)
-    headers["Content-Length"] = str(byte_range.length)
-    body = context.files.read(file, byte_range.start, byte_range.end + 1)
-    return StreamingResponse(
-        body, status_code=status.HTTP_206_PARTIAL_CONTENT, media_type=media_type, headers=headers
+    return ranged_response(
+        lambda start, end: context.files.read(file, start, end),
+        file.size,
+        media_type=file.content_type or "application/octet-stream",
+        headers=headers,
+        range_header=range_header,
     )
+
+
+def _json_object(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise Unprocessable(f"params is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise Unprocessable("params must be a JSON object")
+    return value
 
 
 def _etags(header: str) -> set[str]:

@@ -29,6 +29,12 @@ class FileOut(BaseModel):
     created_at: datetime
 
 
+class UploadedFileOut(FileOut):
+    """A file just stored by a one-shot upload, and the job queued on it, if any."""
+
+    job_id: uuid.UUID | None = None
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a list."""
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from lfp.db.engine import Database
 from lfp.errors import Conflict, NotFound
 from lfp.files.models import FileState, StoredFile
+from lfp.jobs.models import Job, JobOutput
 from lfp.storage import BlobStore
 
 
@@ -58,12 +59,19 @@ class FileService:
         return self._store.read(file.storage_key, start, end)
 
     def delete(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> None:
-        """Remove the file's record and its bytes."""
+        """Remove the file's record and its bytes, with its jobs and their outputs."""
         with self._db.write() as session:
             file = session.get(StoredFile, file_id, with_for_update=True)
             if file is None or file.owner_id != owner_id:
                 raise NotFound(f"no file {file_id}")
             keys = [k for k in (file.storage_key, file.staging_key) if k]
+            keys += session.scalars(
+                select(JobOutput.storage_key)
+                .join(Job, Job.id == JobOutput.job_id)
+                .where(Job.file_id == file_id)
+            ).all()
+            # The database removes the jobs with the file (a running one then finds its
+            # claim gone and publishes nothing).
             session.delete(file)
         for key in keys:
             self._store.delete(key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy import select
@@ -32,9 +32,16 @@ class _Stopping(Exception):
 class Verifier:
     """Computes a completed file's digests, checks its declared checksum and publishes it."""
 
-    def __init__(self, db: Database, store: BlobStore, workers: int = 2) -> None:
+    def __init__(
+        self,
+        db: Database,
+        store: BlobStore,
+        workers: int = 2,
+        on_settled: Callable[[uuid.UUID], None] | None = None,
+    ) -> None:
         self._db = db
         self._store = store
+        self._on_settled = on_settled
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lfp-verify")
         self._running: dict[uuid.UUID, Future[None]] = {}
         self._stopping = threading.Event()
@@ -118,6 +125,13 @@ class Verifier:
             file.state = FileState.failed if error else FileState.ready
             file.error = error
             file.staging_key = None
+        if self._on_settled is not None:
+            # Jobs waiting for the file start now (or fail with it). Should this be missed
+            # by a crash, job recovery finds the jobs still queued on a settled file.
+            try:
+                self._on_settled(file_id)
+            except Exception:
+                log.exception("starting the jobs of file %s failed; recovery will retry", file_id)
         return True
 
 

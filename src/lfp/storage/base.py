@@ -45,6 +45,9 @@ class BlobStore(Protocol):
     def publish(self, staging_key: str, final_key: str) -> None:
         """Atomically make the staging blob readable under `final_key` (and gone from staging)."""
 
+    def put_file(self, key: str, path: Path) -> None:
+        """Store the local file at `path` under `key` (the file may be moved away)."""
+
     def read(
         self, key: str, start: int = 0, end: int | None = None, block_size: int = 1 << 20
     ) -> Iterator[bytes]:

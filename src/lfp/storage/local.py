@@ -101,6 +101,20 @@ class LocalBlobStore:
         if self._fsync:
             _fsync_dir(target.parent)
 
+    def put_file(self, key: str, path: Path) -> None:
+        """Move the file at `path` to `key` (a rename when both are on one file system)."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if self._fsync:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        shutil.move(path, target)
+        if self._fsync:
+            _fsync_dir(target.parent)
+
     def read(
         self, key: str, start: int = 0, end: int | None = None, block_size: int = 1 << 20
     ) -> Iterator[bytes]:

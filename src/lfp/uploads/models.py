@@ -51,6 +51,7 @@ class Upload(IdMixin, Base):
     staging_key: Mapped[str] = mapped_column(String(300))
     expires_at: Mapped[datetime] = mapped_column(index=True)
     file_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("files.id", ondelete="SET NULL"))
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
 
 
 class UploadChunk(Base):

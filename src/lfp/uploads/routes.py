@@ -82,10 +82,9 @@ async def complete_upload(
 ) -> CompleteOut:
     """Close the upload; the file is verified in the background."""
     body = body or CompleteUpload()
-    file_id = await run_in_threadpool(
+    return await run_in_threadpool(
         lambda: context.uploads.complete(user.id, upload_id, checksum=body.checksum, size=body.size)
     )
-    return CompleteOut(file_id=file_id)
 
 
 @router.delete("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)

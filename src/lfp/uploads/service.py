@@ -28,9 +28,10 @@ from lfp.db.engine import Database
 from lfp.errors import BadRequest, Conflict, InsufficientStorage, NotFound, TooLarge, Unprocessable
 from lfp.files.models import FileState, StoredFile
 from lfp.files.verify import Verifier
+from lfp.jobs.service import JobService
 from lfp.storage import BlobStore, PartWriter, StorageFull
 from lfp.uploads.models import ChunkState, Upload, UploadChunk, UploadState
-from lfp.uploads.schemas import UploadOut
+from lfp.uploads.schemas import CompleteOut, UploadOut
 from lfp.uploads.streams import split_stream
 
 log = logging.getLogger(__name__)
@@ -67,11 +68,13 @@ class UploadService:
         store: BlobStore,
         settings: Settings,
         verifier: Verifier,
+        jobs: JobService,
     ) -> None:
         self._db = db
         self._store = store
         self._settings = settings
         self._verifier = verifier
+        self._jobs = jobs
 
     # -- create and read -------------------------------------------------------------
 
@@ -90,8 +93,10 @@ class UploadService:
         """Start an upload of `size` bytes (None: declared later) in chunks of `chunk_size`."""
         settings = self._settings
         if processor is not None:
-            # Accepting a processor that will never run would silently drop the user's intent.
-            raise Unprocessable(f"unknown processor {processor!r}: this server has none yet")
+            # Checked now, so a bad job is refused before gigabytes are sent, not after.
+            params = self._jobs.validate(processor, params)
+        elif params:
+            raise Unprocessable("params were given without a processor to run")
         if size is not None and size > settings.max_upload_size:
             raise TooLarge(
                 f"{size} bytes is more than this server accepts ({settings.max_upload_size})"
@@ -389,14 +394,23 @@ class UploadService:
         filename: str,
         content_type: str | None,
         stream: AsyncIterator[bytes],
-    ) -> uuid.UUID:
-        """Store a whole file arriving as one stream of unknown length; the new file's id.
+        processor: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> CompleteOut:
+        """Store a whole file arriving as one stream of unknown length; the file and job.
 
         The stream goes through the same chunked state machine as any upload, so it is
         stored, verified and published exactly like one.
         """
         upload = await to_thread.run_sync(
-            lambda: self.create(owner_id, filename=filename, size=None, content_type=content_type)
+            lambda: self.create(
+                owner_id,
+                filename=filename,
+                size=None,
+                content_type=content_type,
+                processor=processor,
+                params=params,
+            )
         )
         try:
             index = 0
@@ -418,8 +432,10 @@ class UploadService:
         *,
         checksum: str | None = None,
         size: int | None = None,
-    ) -> uuid.UUID:
-        """Turn an upload whose chunks are all stored into a file being verified; its id.
+    ) -> CompleteOut:
+        """Turn an upload whose chunks are all stored into a file being verified.
+
+        The job the upload asked for is queued with it and starts once the file is ready.
 
         Completing an already completed upload returns the same file again, so a client
         that lost the first answer can simply retry.
@@ -427,7 +443,7 @@ class UploadService:
         with self._db.write() as session:
             upload = _owned(session, owner_id, upload_id, lock=True)
             if upload.state == UploadState.completed and upload.file_id is not None:
-                return upload.file_id
+                return CompleteOut(file_id=upload.file_id, job_id=upload.job_id)
             if upload.state != UploadState.open:
                 raise Conflict(f"upload is {upload.state.value} and cannot be completed")
             stored = dict(
@@ -444,26 +460,36 @@ class UploadService:
                     f"checksum {checksum} differs from {upload.checksum} declared at creation"
                 )
             file_id = uuid.uuid4()
-            session.add(
-                StoredFile(
-                    id=file_id,
-                    owner_id=owner_id,
-                    filename=upload.filename,
-                    content_type=upload.content_type,
-                    size=upload.size,
-                    state=FileState.verifying,
-                    expected_checksum=checksum or upload.checksum,
-                    staging_key=upload.staging_key,
-                    storage_key=f"files/{file_id}",
-                )
+            file = StoredFile(
+                id=file_id,
+                owner_id=owner_id,
+                filename=upload.filename,
+                content_type=upload.content_type,
+                size=upload.size,
+                state=FileState.verifying,
+                expected_checksum=checksum or upload.checksum,
+                staging_key=upload.staging_key,
+                storage_key=f"files/{file_id}",
+                created_at=utcnow(),
             )
+            session.add(file)
             session.flush()
             upload.state = UploadState.completed
             upload.file_id = file_id
+            if upload.processor is not None:
+                job = self._jobs.add(
+                    session,
+                    file,
+                    upload.processor,
+                    upload.params or {},
+                    upload_started_at=upload.created_at,
+                )
+                upload.job_id = job.id
             if checksum:
                 upload.checksum = checksum
+            done = CompleteOut(file_id=file_id, job_id=upload.job_id)
         self._verifier.submit(file_id)
-        return file_id
+        return done
 
     def _final_size(self, upload: Upload, declared: int | None, stored: dict[int, int]) -> int:
         if declared is not None:

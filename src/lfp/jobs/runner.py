@@ -1,0 +1,426 @@
+"""Runs one job, wherever it is executed: the same code in `lfp serve` and in `lfp worker`.
+
+The database decides who runs a job. A run first claims the job (a token and a lease); a
+heartbeat renews the lease, writes progress and notices a cancel; outputs are published and
+the job finished only while the claim still holds, so a job run twice (a worker that was
+thought dead, a message delivered again) still ends exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from sqlalchemy import update
+
+from lfp.config import Settings
+from lfp.db.base import utcnow
+from lfp.db.engine import Database
+from lfp.errors import LfpError
+from lfp.files.models import FileState, StoredFile
+from lfp.jobs.models import Job, JobOutput, JobState
+from lfp.processors.base import JobCancelled, Output, ProcessorError
+from lfp.processors.registry import Registry
+from lfp.storage import BlobStore
+
+log = logging.getLogger(__name__)
+
+OUTPUT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+MAX_ERROR = 4000
+
+StopReason = Literal["cancelled", "stopping", "lost"]
+
+
+@dataclass(frozen=True)
+class _Claim:
+    job_id: uuid.UUID
+    token: uuid.UUID
+    processor: str
+    params: dict[str, Any]
+    storage_key: str
+    size: int
+    filename: str
+
+
+class JobRunner:
+    """Claims, runs and finishes jobs; `stop()` makes running jobs give their claims back."""
+
+    def __init__(
+        self, db: Database, store: BlobStore, registry: Registry, settings: Settings
+    ) -> None:
+        self._db = db
+        self._store = store
+        self._registry = registry
+        self._settings = settings
+        self._stopping = threading.Event()
+        self._active: dict[uuid.UUID, _RunContext] = {}
+        self._lock = threading.Lock()
+
+    def stop(self) -> None:
+        """Interrupt every running job; each goes back to `queued` for the next start."""
+        self._stopping.set()
+        with self._lock:
+            active = list(self._active.values())
+        for context in active:
+            context.stop("stopping")
+
+    def run(self, job_id: uuid.UUID) -> None:
+        """Run `job_id` if it is there to be run (else do nothing: safe to call again)."""
+        if self._stopping.is_set():
+            return
+        claim = self._claim(job_id)
+        if claim is None:
+            return
+        try:
+            self._execute(claim)
+        except Exception as exc:
+            log.exception("job %s failed unexpectedly", job_id)
+            self._end(claim, JobState.failed, error=f"internal error: {_describe(exc)}")
+
+    # -- claim ------------------------------------------------------------------------
+
+    def _claim(self, job_id: uuid.UUID) -> _Claim | None:
+        now = utcnow()
+        settings = self._settings
+        with self._db.write() as session:
+            job = session.get(Job, job_id, with_for_update=True)
+            if job is None or job.state.finished:
+                return None
+            if job.state == JobState.running and job.lease_until and job.lease_until > now:
+                return None  # another worker holds it
+            file = session.get(StoredFile, job.file_id)
+            if file is None or file.state == FileState.verifying:
+                return None  # dispatched again once the file is verified
+            if file.state == FileState.failed:
+                _finish(job, JobState.failed, error=f"the input file failed: {file.error}")
+                return None
+            if job.cancel_requested:
+                _finish(job, JobState.cancelled)
+                return None
+            if job.attempts >= settings.job_max_attempts:
+                _finish(
+                    job,
+                    JobState.failed,
+                    error=f"gave up after {job.attempts} attempts: the worker running the job "
+                    "stopped each time before it ended",
+                )
+                return None
+            token = uuid.uuid4()
+            job.state = JobState.running
+            job.claim = token
+            job.lease_until = now + timedelta(seconds=settings.job_lease_seconds)
+            job.attempts += 1
+            job.started_at = now
+            job.progress = 0.0
+            job.progress_done = job.progress_total = None
+            job.error = None
+            return _Claim(
+                job_id=job.id,
+                token=token,
+                processor=job.processor,
+                params=dict(job.params or {}),
+                storage_key=file.storage_key,
+                size=file.size,
+                filename=file.filename,
+            )
+
+    # -- run --------------------------------------------------------------------------
+
+    def _execute(self, claim: _Claim) -> None:
+        scratch = self._settings.work_dir / f"{claim.job_id}-{claim.token.hex[:12]}"
+        scratch.mkdir(parents=True, exist_ok=True)
+        context = _RunContext(
+            input_path=self._store.local_path(claim.storage_key) or scratch / "input",
+            input_size=claim.size,
+            filename=claim.filename,
+            scratch_dir=scratch,
+            memory_limit=self._settings.processor_memory_limit,
+            threads=self._settings.processor_threads,
+        )
+        with self._lock:
+            self._active[claim.job_id] = context
+        heartbeat = _Heartbeat(self._db, claim, context, self._settings.job_lease_seconds)
+        heartbeat.start()
+        try:
+            if self._stopping.is_set():
+                context.stop("stopping")
+            self._fetch_input(claim, context)
+            result = self._process(claim, context)
+            heartbeat.stop()
+            if context.stop_reason is None:
+                self._succeed(claim, context, result)
+                return
+            raise JobCancelled
+        except JobCancelled:
+            self._stopped(claim, context.stop_reason or "cancelled")
+        except ProcessorError as exc:
+            if context.stop_reason is not None:
+                self._stopped(claim, context.stop_reason)
+            else:
+                self._end(claim, JobState.failed, error=str(exc)[:MAX_ERROR])
+        except Exception as exc:
+            if context.stop_reason is not None:
+                # An engine interrupted mid-call raises its own error type.
+                self._stopped(claim, context.stop_reason)
+            else:
+                log.exception("processor %s failed on job %s", claim.processor, claim.job_id)
+                error = f"processor {claim.processor} failed: {_describe(exc)}"
+                self._end(claim, JobState.failed, error=error)
+        finally:
+            heartbeat.stop()
+            with self._lock:
+                self._active.pop(claim.job_id, None)
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _fetch_input(self, claim: _Claim, context: _RunContext) -> None:
+        """Copy the input to scratch space when the store has no local file for it."""
+        if context.input_path.exists():
+            return
+        with open(context.input_path, "wb") as target:
+            for block in self._store.read(claim.storage_key, block_size=4 << 20):
+                context.check_cancelled()
+                target.write(block)
+
+    def _process(self, claim: _Claim, context: _RunContext) -> dict[str, Any]:
+        try:
+            processor = self._registry.get(claim.processor)
+            params = self._registry.parse(claim.processor, claim.params)
+        except LfpError as exc:
+            raise ProcessorError(exc.detail) from None
+        result = processor.run(context, params)
+        try:
+            return dict(json.loads(json.dumps(result)))
+        except (TypeError, ValueError) as exc:
+            raise ProcessorError(f"the result is not JSON: {exc}") from None
+
+    # -- finish -----------------------------------------------------------------------
+
+    def _succeed(self, claim: _Claim, context: _RunContext, result: dict[str, Any]) -> None:
+        published: list[JobOutput] = []
+        try:
+            for output in context.outputs:
+                if not output.path.is_file():
+                    raise ProcessorError(f"output {output.name} was declared but not written")
+                key = f"jobs/{claim.job_id}/{claim.token.hex}/{output.name}"
+                size = output.path.stat().st_size
+                self._store.put_file(key, output.path)
+                published.append(
+                    JobOutput(
+                        name=output.name,
+                        storage_key=key,
+                        size=size,
+                        content_type=output.content_type,
+                    )
+                )
+        except ProcessorError as exc:
+            self._discard(published)
+            self._end(claim, JobState.failed, error=str(exc))
+            return
+        except BaseException:
+            self._discard(published)
+            raise
+        if not self._end(
+            claim, JobState.succeeded, result=result, outputs=published, progress=context
+        ):
+            self._discard(published)  # another run owns the job now: its outputs count
+
+    def _stopped(self, claim: _Claim, reason: StopReason) -> None:
+        if reason == "cancelled":
+            self._end(claim, JobState.cancelled)
+        elif reason == "stopping":
+            self._release(claim)
+        # "lost": another run holds the job; leave it alone.
+
+    def _release(self, claim: _Claim) -> None:
+        """Give the job back as `queued`, this start not counted, for the next start."""
+        with self._db.write() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == claim.job_id, Job.claim == claim.token)
+                .values(
+                    state=JobState.queued,
+                    claim=None,
+                    lease_until=None,
+                    enqueued_at=None,
+                    attempts=Job.attempts - 1,
+                )
+            )
+
+    def _end(
+        self,
+        claim: _Claim,
+        state: JobState,
+        *,
+        error: str | None = None,
+        result: dict[str, Any] | None = None,
+        outputs: list[JobOutput] | None = None,
+        progress: _RunContext | None = None,
+    ) -> bool:
+        """Record the outcome if this run still holds the job; whether it did."""
+        with self._db.write() as session:
+            job = session.get(Job, claim.job_id, with_for_update=True)
+            if job is None or job.claim != claim.token or job.state != JobState.running:
+                return False
+            if progress is not None:
+                _write_progress(job, progress.progress_snapshot())
+            _finish(job, state, error=error, result=result)
+            for output in outputs or []:
+                job.outputs.append(output)
+        return True
+
+    def _discard(self, outputs: list[JobOutput]) -> None:
+        for output in outputs:
+            self._store.delete(output.storage_key)
+
+
+def _finish(
+    job: Job,
+    state: JobState,
+    *,
+    error: str | None = None,
+    result: dict[str, Any] | None = None,
+) -> None:
+    job.state = state
+    job.error = error
+    job.result = result
+    job.finished_at = utcnow()
+    job.claim = None
+    job.lease_until = None
+    if state == JobState.succeeded:
+        job.progress = 1.0
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
+
+
+# -- the job as its processor sees it ---------------------------------------------------
+
+Progress = tuple[int, int | None, str]
+
+
+@dataclass(eq=False)
+class _RunContext:
+    """The `JobContext` of one run: input, scratch space, outputs, progress and cancel."""
+
+    input_path: Path
+    input_size: int
+    filename: str
+    scratch_dir: Path
+    memory_limit: str
+    threads: int
+    outputs: list[Output] = field(default_factory=list)
+    stop_reason: StopReason | None = None
+    _progress: Progress | None = None
+    _callbacks: list[Callable[[], None]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def open_input(self) -> IO[bytes]:
+        return open(self.input_path, "rb")
+
+    def output(self, name: str, content_type: str) -> Path:
+        if not OUTPUT_NAME.match(name):
+            raise ValueError(f"output name {name!r} must match {OUTPUT_NAME.pattern}")
+        if any(o.name == name for o in self.outputs):
+            raise ValueError(f"output {name!r} declared twice")
+        folder = self.scratch_dir / "outputs"
+        folder.mkdir(exist_ok=True)
+        path = folder / name
+        self.outputs.append(Output(name=name, path=path, content_type=content_type))
+        return path
+
+    def progress(self, done: int, total: int | None = None, unit: str = "bytes") -> None:
+        self._progress = (done, total, unit)
+
+    def progress_snapshot(self) -> Progress | None:
+        return self._progress
+
+    def check_cancelled(self) -> None:
+        if self.stop_reason is not None:
+            raise JobCancelled(self.stop_reason)
+
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            self._callbacks.append(callback)
+            stopped = self.stop_reason is not None
+        if stopped:
+            callback()
+
+    def stop(self, reason: StopReason) -> None:
+        """Ask the processor to stop (from the heartbeat or a shutting down executor)."""
+        with self._lock:
+            if self.stop_reason is not None:
+                return
+            self.stop_reason = reason
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("a cancel callback failed")
+
+
+def _write_progress(job: Job, progress: Progress | None) -> None:
+    if progress is None:
+        return
+    done, total, unit = progress
+    job.progress_done, job.progress_total, job.progress_unit = done, total, unit
+    if total:
+        job.progress = max(0.0, min(1.0, done / total))
+
+
+class _Heartbeat:
+    """Renews the claim, writes progress and watches for a cancel, in its own thread."""
+
+    def __init__(
+        self, db: Database, claim: _Claim, context: _RunContext, lease_seconds: float
+    ) -> None:
+        self._db = db
+        self._claim = claim
+        self._context = context
+        self._lease = timedelta(seconds=lease_seconds)
+        # Often enough for a lively progress bar and a prompt cancel; the lease is renewed
+        # on every beat, several times within its span.
+        self._interval = min(0.5, lease_seconds / 4)
+        self._done = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, name=f"lfp-heartbeat-{claim.job_id}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._done.wait(self._interval):
+            try:
+                self._beat()
+            except Exception:
+                # A database hiccup must not kill the job; the next beat tries again.
+                log.warning("heartbeat of job %s failed", self._claim.job_id, exc_info=True)
+
+    def _beat(self) -> None:
+        with self._db.write() as session:
+            job = session.get(Job, self._claim.job_id, with_for_update=True)
+            if job is None or job.claim != self._claim.token:
+                self._context.stop("lost")
+                self._done.set()
+                return
+            job.lease_until = utcnow() + self._lease
+            _write_progress(job, self._context.progress_snapshot())
+            cancel = job.cancel_requested
+        if cancel:
+            self._context.stop("cancelled")

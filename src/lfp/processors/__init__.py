@@ -1,0 +1,1 @@
+"""Processors: named plugins that turn a stored file into a result and outputs."""
