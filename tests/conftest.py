@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from collections.abc import Callable, Generator, Iterator
 
 import httpx
@@ -16,8 +17,12 @@ POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # Settings every test server shares: no free-space reserve (CI disks vary), short chunk
-# leases and sweeps so crash and expiry cases resolve in seconds, a 2 GiB upload limit.
+# and job leases and sweeps so crash and expiry cases resolve in seconds, a 2 GiB upload limit.
+# The test plugin folder on PYTHONPATH installs the `test-gate` processor (tests/plugins).
+PLUGINS = Path(__file__).parent / "plugins"
 BASE_ENV = {
+    "PYTHONPATH": str(PLUGINS),
+    "LFP_JOB_LEASE_SECONDS": "2",
     "LFP_MIN_FREE_BYTES": "0",
     "LFP_CHUNK_LEASE_SECONDS": "2",
     "LFP_SWEEP_INTERVAL_SECONDS": "0.5",

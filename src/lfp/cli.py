@@ -103,6 +103,24 @@ def serve(
     )
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Jobs run at once [default: LFP_JOB_WORKERS]")
+    ] = None,
+) -> None:
+    """Run a Celery worker that executes jobs sent through LFP_BROKER_URL."""
+    settings = _settings()
+    if not settings.broker_url:
+        _fail("lfp worker needs a broker: set LFP_BROKER_URL to redis://… or amqp://…")
+    from lfp.jobs.celery import run_worker
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    out.print(f"lfp worker taking jobs from {_redacted(settings.broker_url)}")
+    run_worker(settings, concurrency)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations (the server also does this when it starts)."""
