@@ -178,3 +178,30 @@ def create_upload(api: httpx.Client, size: int | None, **fields: Any) -> dict[st
     assert response.status_code == 201, response.text
     upload: dict[str, Any] = response.json()
     return upload
+
+
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def wait_for_job(
+    api: httpx.Client, job_id: str, states: tuple[str, ...] = FINISHED, timeout: float = 120
+) -> dict[str, Any]:
+    """The job once it is in one of `states` (by default: once it has ended)."""
+
+    def reached() -> dict[str, Any] | None:
+        response = api.get(f"/jobs/{job_id}")
+        assert response.status_code == 200, response.text
+        job: dict[str, Any] = response.json()
+        return job if job["state"] in states else None
+
+    return wait_until(reached, timeout, f"job {job_id} to be {' or '.join(states)}")
+
+
+def upload_small(
+    api: httpx.Client, data: bytes, filename: str = "data.bin", **query: str
+) -> dict[str, Any]:
+    """Store `data` with the one-shot upload (query: processor, params); the file JSON."""
+    response = api.post("/files", params=query, files={"file": (filename, data)})
+    assert response.status_code == 201, response.text
+    file: dict[str, Any] = response.json()
+    return file
