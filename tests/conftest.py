@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
 from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 
 import httpx
 import psycopg

@@ -1,15 +1,16 @@
-"""The `lfp` command: run the server, sign in, upload, download and list files."""
+"""The `lfp` command: run the server and workers, sign in, upload, download, run jobs."""
 
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,13 +18,16 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    TaskProgressColumn,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
 from rich.table import Table
 
 from lfp.client import LfpClient, LfpError, LfpNetworkError
+from lfp.client.params import ParamError, parse_params
 from lfp.client.state import Credentials, ResumeState, default_config_dir
 from lfp.config import Settings
 
@@ -193,15 +197,32 @@ def upload(
         bool,
         typer.Option(help="Send each chunk's sha-256 so the server checks it on arrival"),
     ] = True,
+    process: Annotated[
+        str | None, typer.Option(help="Processor to run on each file (see `lfp processors`)")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="A processor param as key=value (JSON or text); repeatable"),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option(help="Wait for the job and show its progress (--no-wait: print its id)")
+    ] = True,
 ) -> None:
-    """Upload files in parallel verified chunks; run it again after an interruption to resume."""
+    """Upload files in parallel verified chunks; run it again after an interruption to resume.
+
+    With --process, the processor runs on each file once it is verified.
+    """
     config: ClientConfig = ctx.obj
     size = parse_size(chunk_size) if chunk_size else None
     for path in files:
         if not path.is_file():
             _fail(f"{path}: no such file")
+    if param and not process:
+        _fail("--param needs --process")
     client = _signed_in(config)
+    params = _job_params(client, process, param or []) if process else None
     resume = ResumeState(config.config_dir)
+    failed = False
     for path in files:
         with _errors(), _progress() as bar:
             task = bar.add_task(path.name, total=path.stat().st_size)
@@ -212,10 +233,19 @@ def upload(
                 chunk_digests=chunk_digests,
                 resume=resume,
                 progress=lambda n, t=task: bar.advance(t, n),
+                processor=process,
+                params=params,
             )
         if file["state"] != "ready":
             _fail(f"{path}: the server could not verify the upload: {file.get('error')}")
         out.print(f"{file['id']}  {path.name}  {_human(file['size'])}  sha256 {file['sha256']}")
+        if file.get("job_id"):
+            if wait:
+                failed |= not _follow_job(client, file["job_id"])
+            else:
+                out.print(f"job {file['job_id']} queued: follow it with `lfp job {file['job_id']}`")
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -259,6 +289,174 @@ def list_files(
     table.columns[0].no_wrap = True
     out.print(table)
     out.print(f"page {result['page']}: {len(rows)} of {result['total']} files")
+
+
+# -- jobs -----------------------------------------------------------------------------
+
+
+@app.command()
+def processors(ctx: typer.Context) -> None:
+    """List the processors the server offers and their params."""
+    config: ClientConfig = ctx.obj
+    with _errors():
+        found = _signed_in(config).processors()
+    for processor in found:
+        out.print(f"[bold]{processor['name']}[/bold]  {processor['description']}")
+        schema = processor["params_schema"]
+        required = set(schema.get("required", []))
+        for name, field in schema.get("properties", {}).items():
+            default = (
+                "required" if name in required else f"default {json.dumps(field.get('default'))}"
+            )
+            out.print(f"    --param {name}=…  {field.get('description', '')} ({default})")
+
+
+@app.command("jobs")
+def list_jobs(
+    ctx: typer.Context,
+    state: Annotated[
+        str | None, typer.Option(help="Only jobs in this state, e.g. running or failed")
+    ] = None,
+    page: Annotated[int, typer.Option(min=1)] = 1,
+    per_page: Annotated[int, typer.Option(min=1, max=100)] = 20,
+) -> None:
+    """List your jobs, newest first."""
+    config: ClientConfig = ctx.obj
+    with _errors():
+        result = _signed_in(config).list_jobs(page, per_page, state)
+    rows = [
+        (
+            j["id"],
+            j["processor"],
+            j["state"],
+            f"{j['progress'] * 100:.0f}%",
+            _seconds(j["processing_seconds"]),
+            j["queued_at"],
+        )
+        for j in result["items"]
+    ]
+    if not out.is_terminal:  # piped: one tab-separated line per job, for scripts
+        for row in rows:
+            typer.echo("\t".join(row))
+        return
+    table = Table("id", "processor", "state", "progress", "took", "queued")
+    for row in rows:
+        table.add_row(*row[:5], row[5][:19])
+    table.columns[0].no_wrap = True
+    out.print(table)
+    out.print(f"page {result['page']}: {len(rows)} of {result['total']} jobs")
+
+
+@app.command()
+def job(
+    ctx: typer.Context,
+    job_id: Annotated[str, typer.Argument(help="The job's id")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the job as JSON")] = False,
+) -> None:
+    """Show a job: state, progress, timings, result, error and outputs."""
+    config: ClientConfig = ctx.obj
+    with _errors():
+        found = _signed_in(config).get_job(job_id)
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    _print_job(found)
+
+
+@app.command()
+def cancel(ctx: typer.Context, job_id: Annotated[str, typer.Argument(help="The job's id")]) -> None:
+    """Cancel a job: a queued one at once, a running one at its next check."""
+    config: ClientConfig = ctx.obj
+    with _errors():
+        found = _signed_in(config).cancel_job(job_id)
+    if found["state"] == "cancelled":
+        out.print(f"job {job_id} cancelled")
+    else:
+        out.print(f"job {job_id} asked to stop; it is still {found['state']}")
+
+
+@app.command()
+def results(
+    ctx: typer.Context,
+    job_id: Annotated[str, typer.Argument(help="The job's id")],
+    output_dir: Annotated[
+        Path, typer.Option("-o", "--output-dir", help="Folder for the outputs")
+    ] = Path("."),
+) -> None:
+    """Download a job's outputs into a folder and print its result."""
+    config: ClientConfig = ctx.obj
+    client = _signed_in(config)
+    with _errors():
+        found = client.get_job(job_id)
+        if found["state"] != "succeeded":
+            reason = f": {found['error']}" if found.get("error") else ""
+            _fail(f"job {job_id} is {found['state']}{reason}; it has no results")
+        total = sum(o["size"] for o in found["outputs"])
+        with _progress() as bar:
+            task = bar.add_task("outputs", total=total)
+            paths = client.download_outputs(
+                job_id, output_dir, progress=lambda n: bar.advance(task, n)
+            )
+    for path in paths:
+        out.print(f"{path}  {_human(path.stat().st_size)}")
+    typer.echo(json.dumps(found["result"], indent=2))
+
+
+def _job_params(client: LfpClient, processor: str, pairs: list[str]) -> dict[str, Any]:
+    """`--param` pairs read against the processor's schema (so lists and numbers work)."""
+    with _errors():
+        schemas = {p["name"]: p["params_schema"] for p in client.processors()}
+    if processor not in schemas:
+        _fail(f"unknown processor {processor!r}; the server has: {', '.join(sorted(schemas))}")
+    try:
+        return parse_params(pairs, schemas[processor])
+    except ParamError as exc:
+        _fail(str(exc))
+
+
+def _follow_job(client: LfpClient, job_id: str) -> bool:
+    """Show the job's progress until it ends, then its outcome; whether it succeeded."""
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[state]}"),
+        TimeElapsedColumn(),
+        console=err,
+    )
+    with _errors(), bar:
+        task = bar.add_task(f"job {job_id[:8]}", total=1.0, state="queued")
+        found = client.wait_job(
+            job_id,
+            on_update=lambda j: bar.update(task, completed=j["progress"], state=j["state"]),
+        )
+    _print_job(found)
+    return bool(found["state"] == "succeeded")
+
+
+def _print_job(found: dict[str, Any]) -> None:
+    out.print(f"job {found['id']}  {found['processor']}  [bold]{found['state']}[/bold]")
+    out.print(f"  file {found['file_id']}  params {json.dumps(found['params'])}")
+    unit = found.get("progress_unit") or ""
+    done = found.get("progress_done")
+    counted = f" ({done} of {found.get('progress_total')} {unit})" if done is not None else ""
+    out.print(f"  progress {found['progress'] * 100:.0f}%{counted}  attempts {found['attempts']}")
+    out.print(
+        f"  queued {found['queued_at'][:19]}  upload took {_seconds(found['upload_seconds'])}"
+        f"  processing took {_seconds(found['processing_seconds'])}"
+    )
+    if found.get("error"):
+        err.print(f"  [red]error:[/red] {found['error']}")
+    for output in found.get("outputs", []):
+        out.print(f"  output {output['name']}  {_human(output['size'])}")
+    if found.get("result") is not None:
+        out.print(f"  result {json.dumps(found['result'])}")
+    if found["outputs"]:
+        out.print(f"  download with `lfp results {found['id']}`")
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
 
 
 # -- helpers --------------------------------------------------------------------------

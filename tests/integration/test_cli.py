@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -15,7 +16,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import PASSWORD, MiB, Server, file_sha256, random_file, wait_until
+from tests.helpers import (
+    PASSWORD,
+    MiB,
+    Server,
+    file_sha256,
+    random_file,
+    wait_for_job,
+    wait_until,
+)
 
 
 class Cli:
@@ -179,3 +188,63 @@ def test_db_upgrade_migrates_and_can_run_again(
         assert "up to date" in result.stdout
     if not url:
         assert (tmp_path / "data" / "lfp.db").exists()
+
+
+def test_upload_with_a_processor_waits_for_the_job_and_fetches_results(
+    cli: Cli, server: Server, tmp_path: Path
+) -> None:
+    source = tmp_path / "small.txt"
+    source.write_bytes(b"processed by the CLI\n")
+    done = cli.run("upload", str(source), "--process", "hash", "--param", "algorithms=md5,sha1")
+    assert done.returncode == 0, done.stderr
+    assert "succeeded" in done.stdout
+    with _api(server, cli) as api:
+        (job,) = api.get("/jobs").json()["items"]
+    assert job["params"] == {"algorithms": ["md5", "sha1"]}
+    assert job["result"]["digests"]["md5"] == hashlib.md5(source.read_bytes()).hexdigest()
+
+    listed = cli.run("jobs")
+    assert listed.returncode == 0 and job["id"] in listed.stdout and "succeeded" in listed.stdout
+    shown = cli.run("job", job["id"], "--json")
+    assert json.loads(shown.stdout)["id"] == job["id"]
+    fetched = cli.run("results", job["id"], "-o", str(tmp_path / "out"))
+    assert fetched.returncode == 0, fetched.stderr
+    text = (tmp_path / "out" / "checksums.txt").read_text()
+    assert f"MD5 (small.txt) = {job['result']['digests']['md5']}" in text
+    assert json.loads(fetched.stdout[fetched.stdout.index("{") :]) == job["result"]
+
+
+def test_upload_no_wait_then_cancel(cli: Cli, server: Server, tmp_path: Path) -> None:
+    source = tmp_path / "gate.txt"
+    source.write_bytes(b"held")
+    gate = tmp_path / "gate"
+    params = ["--param", f"gate={gate}", "--param", f"starts={tmp_path / 'starts'}"]
+    done = cli.run("upload", str(source), "--process", "test-gate", *params, "--no-wait")
+    assert done.returncode == 0, done.stderr
+    with _api(server, cli) as api:
+        (job,) = api.get("/jobs").json()["items"]
+        assert job["state"] in ("queued", "running")
+        cancelled = cli.run("cancel", job["id"])
+        assert cancelled.returncode == 0, cancelled.stderr
+        final = wait_for_job(api, job["id"])
+    assert final["state"] == "cancelled"
+    refused = cli.run("results", job["id"])
+    assert refused.returncode == 1
+    assert "is cancelled; it has no results" in refused.stderr
+
+
+def test_bad_processor_or_param_fails_before_uploading(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "x.txt"
+    source.write_bytes(b"x")
+    unknown = cli.run("upload", str(source), "--process", "nope")
+    assert unknown.returncode == 1
+    assert "unknown processor 'nope'" in unknown.stderr
+    bad = cli.run("upload", str(source), "--process", "hash", "--param", "algorithms=crc")
+    assert bad.returncode == 1
+    assert "algorithms.0" in bad.stderr and "(HTTP 422)" in bad.stderr
+    malformed = cli.run("upload", str(source), "--process", "hash", "--param", "algorithms")
+    assert malformed.returncode == 1
+    assert "is not key=value" in malformed.stderr
+    listed = cli.run("processors")
+    assert listed.returncode == 0
+    assert "hash" in listed.stdout and "--param algorithms=" in listed.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,65 @@ class LfpClient:
         from lfp.client.downloader import download
 
         return download(self, file_id, dest, progress=progress)
+
+    # -- jobs -------------------------------------------------------------------------
+
+    def processors(self) -> list[dict[str, Any]]:
+        """The processors the server offers, with the JSON schema of their params."""
+        result: list[dict[str, Any]] = self.json("GET", "/api/v1/processors")
+        return result
+
+    def submit_job(
+        self, file_id: str, processor: str, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Queue `processor` on a stored file; the new job."""
+        body = {"file_id": file_id, "processor": processor, "params": params or {}}
+        result: dict[str, Any] = self.json("POST", "/api/v1/jobs", json=body)
+        return result
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        """A job's state, progress, timings, result and outputs."""
+        result: dict[str, Any] = self.json("GET", f"/api/v1/jobs/{job_id}")
+        return result
+
+    def list_jobs(
+        self, page: int = 1, per_page: int = 20, state: str | None = None
+    ) -> dict[str, Any]:
+        """One page of the user's jobs, newest first."""
+        params: dict[str, Any] = {"page": page, "per_page": per_page}
+        if state:
+            params["state"] = state
+        result: dict[str, Any] = self.json("GET", "/api/v1/jobs", params=params)
+        return result
+
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        """Cancel a job; the job as it is now."""
+        result: dict[str, Any] = self.json("POST", f"/api/v1/jobs/{job_id}/cancel")
+        return result
+
+    def wait_job(
+        self,
+        job_id: str,
+        *,
+        on_update: Callable[[dict[str, Any]], None] | None = None,
+        poll_interval: float = 0.5,
+    ) -> dict[str, Any]:
+        """Poll the job until it ends; `on_update` sees every state on the way."""
+        while True:
+            job = self.get_job(job_id)
+            if on_update:
+                on_update(job)
+            if job["state"] in ("succeeded", "failed", "cancelled"):
+                return job
+            time.sleep(poll_interval)
+
+    def download_outputs(
+        self, job_id: str, folder: Path, *, progress: Progress | None = None
+    ) -> list[Path]:
+        """Download every output of a job into `folder`; the paths written."""
+        from lfp.client.downloader import download_output
+
+        job = self.get_job(job_id)
+        return [
+            download_output(self, output, folder, progress=progress) for output in job["outputs"]
+        ]

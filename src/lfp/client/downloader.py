@@ -1,4 +1,5 @@
-"""Download of a stored file to disk, resumable through Range, verified by sha256."""
+"""Downloads to disk: stored files (resumable through Range, verified by sha256) and job
+outputs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -40,30 +41,59 @@ def download(
     if dest.is_dir():
         dest = dest / Path(meta["filename"]).name
     partial = dest.with_name(dest.name + ".part")
-    size, etag = int(meta["size"]), f'"{meta["sha256"]}"'
-    have = partial.stat().st_size if partial.exists() else 0
-    if have > size:
+    url = f"/api/v1/files/{file_id}/content"
+    _fetch(client, url, partial, int(meta["size"]), f'"{meta["sha256"]}"', progress)
+    if _sha256(partial) != meta["sha256"]:
         partial.unlink()
+        raise LfpError(0, "the downloaded bytes do not match the file's sha256; run it again")
+    os.replace(partial, dest)
+    return dest
+
+
+def download_output(
+    client: LfpClient,
+    output: dict[str, Any],
+    folder: Path,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Fetch one job output (as listed in the job's `outputs`) into `folder`, by its name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / Path(output["name"]).name
+    partial = dest.with_name(dest.name + ".part")
+    _fetch(client, output["url"], partial, int(output["size"]), None, progress)
+    os.replace(partial, dest)
+    return dest
+
+
+def _fetch(
+    client: LfpClient,
+    url: str,
+    partial: Path,
+    size: int,
+    etag: str | None,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Fill `partial` with the `size` bytes at `url`, continuing what it holds, with retries."""
+    have = partial.stat().st_size if partial.exists() else 0
+    if have > size or (have and etag is None):
+        partial.unlink()  # without an ETag a partial copy cannot be trusted to continue
         have = 0
     if progress and have:
         progress(have)
-
     for attempt in range(client.retry.attempts):
         if have == size:
             break
         try:
-            have = _fetch_from(client, file_id, partial, have, etag, progress)
+            have = _fetch_from(client, url, partial, have, etag, progress)
         except (httpx.TransportError, _ServerError) as exc:
             if attempt == client.retry.attempts - 1:
                 raise LfpNetworkError(f"download failed: {exc}") from exc
             time.sleep(client.retry.delay(attempt))
     if have != size:
         raise LfpNetworkError(f"download stopped at {have} of {size} bytes")
-    if _sha256(partial) != meta["sha256"]:
-        partial.unlink()
-        raise LfpError(0, "the downloaded bytes do not match the file's sha256; run it again")
-    os.replace(partial, dest)
-    return dest
+    if size == 0:
+        partial.touch()
 
 
 class _ServerError(Exception):
@@ -72,14 +102,13 @@ class _ServerError(Exception):
 
 def _fetch_from(
     client: LfpClient,
-    file_id: str,
+    url: str,
     partial: Path,
     have: int,
-    etag: str,
+    etag: str | None,
     progress: Callable[[int], None] | None,
 ) -> int:
-    headers = {"Range": f"bytes={have}-", "If-Range": etag} if have else {}
-    url = f"/api/v1/files/{file_id}/content"
+    headers = {"Range": f"bytes={have}-", "If-Range": etag} if have and etag else {}
     with client.http().stream("GET", url, headers=headers) as response:
         if response.status_code >= 500:
             raise _ServerError(f"server answered {response.status_code}")

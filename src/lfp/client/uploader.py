@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import mimetypes
 import os
 import threading
@@ -39,6 +40,8 @@ def upload_file(
     on_start: Callable[[dict[str, Any]], None] | None = None,
     on_chunks_stored: Callable[[], None] | None = None,
     poll_interval: float = 0.2,
+    processor: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Upload `path` and wait until the server has verified it; the file's metadata.
 
@@ -49,23 +52,33 @@ def upload_file(
     checks the assembled file. With `resume`, an interrupted upload of the same file is
     continued: only the chunks the server lacks are sent. `progress` gets byte counts as
     chunks are stored (first the bytes already on the server); `on_start` the upload.
+    With `processor` (and its `params`) the server queues that job on the file once it is
+    verified; its id is the returned file's `job_id`.
     """
     size = path.stat().st_size
-    key = ResumeState.key(path, chunk_size, client.base_url) if resume else ""
-    upload = _resume_or_create(client, path, size, chunk_size, resume, key)
+    job: dict[str, Any] = {"processor": processor, "params": params} if processor else {}
+    key = ""
+    if resume:
+        # Another processor is another upload: a resumed one would run the old job.
+        key = ResumeState.key(path, chunk_size, client.base_url)
+        key += f"|{json.dumps(job, sort_keys=True)}" if job else ""
+    upload = _resume_or_create(client, path, size, chunk_size, resume, key, job)
     if on_start:
         on_start(upload)
     if progress and upload["bytes_received"]:
         progress(upload["bytes_received"])
 
-    file_id = upload.get("file_id")
-    if upload["state"] != "completed" or not file_id:
+    checksum = None
+    if upload["state"] != "completed" or not upload.get("file_id"):
         whole = _WholeFileDigest(path)
         _send_missing(client, path, upload, parallel, chunk_digests, progress)
         if on_chunks_stored:
             on_chunks_stored()
-        file_id = client.complete_upload(upload["id"], f"sha256:{whole.result()}")["file_id"]
-    file = _wait_verified(client, str(file_id), poll_interval)
+        checksum = f"sha256:{whole.result()}"
+    # Completing a completed upload answers the same file and job again.
+    done = client.complete_upload(upload["id"], checksum)
+    file = _wait_verified(client, str(done["file_id"]), poll_interval)
+    file["job_id"] = done.get("job_id")
     if resume:
         resume.forget(key)
     return file
@@ -78,6 +91,7 @@ def _resume_or_create(
     chunk_size: int | None,
     resume: ResumeState | None,
     key: str,
+    job: dict[str, Any],
 ) -> dict[str, Any]:
     upload_id = resume.get(key) if resume else None
     if upload_id:
@@ -90,6 +104,7 @@ def _resume_or_create(
             if upload["state"] in ("open", "completed"):
                 return upload
     fields: dict[str, Any] = {"chunk_size": chunk_size} if chunk_size else {}
+    fields.update(job)
     content_type, _ = mimetypes.guess_type(path.name)
     if content_type:
         fields["content_type"] = content_type
