@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import shutil
 import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any
 
 from sqlalchemy import update
 
@@ -28,16 +25,14 @@ from lfp.db.engine import Database
 from lfp.errors import LfpError
 from lfp.files.models import FileState, StoredFile
 from lfp.jobs.models import Job, JobOutput, JobState
-from lfp.processors.base import JobCancelled, Output, ProcessorError
+from lfp.processors.base import JobCancelled, ProcessorError
+from lfp.processors.context import Progress, RunContext, StopReason
 from lfp.processors.registry import Registry
 from lfp.storage import BlobStore
 
 log = logging.getLogger(__name__)
 
-OUTPUT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 MAX_ERROR = 4000
-
-StopReason = Literal["cancelled", "stopping", "lost"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +57,7 @@ class JobRunner:
         self._registry = registry
         self._settings = settings
         self._stopping = threading.Event()
-        self._active: dict[uuid.UUID, _RunContext] = {}
+        self._active: dict[uuid.UUID, RunContext] = {}
         self._lock = threading.Lock()
 
     def stop(self) -> None:
@@ -138,7 +133,7 @@ class JobRunner:
     def _execute(self, claim: _Claim) -> None:
         scratch = self._settings.work_dir / f"{claim.job_id}-{claim.token.hex[:12]}"
         scratch.mkdir(parents=True, exist_ok=True)
-        context = _RunContext(
+        context = RunContext(
             input_path=self._store.local_path(claim.storage_key) or scratch / "input",
             input_size=claim.size,
             filename=claim.filename,
@@ -181,7 +176,7 @@ class JobRunner:
                 self._active.pop(claim.job_id, None)
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _fetch_input(self, claim: _Claim, context: _RunContext) -> None:
+    def _fetch_input(self, claim: _Claim, context: RunContext) -> None:
         """Copy the input to scratch space when the store has no local file for it."""
         if context.input_path.exists():
             return
@@ -190,7 +185,7 @@ class JobRunner:
                 context.check_cancelled()
                 target.write(block)
 
-    def _process(self, claim: _Claim, context: _RunContext) -> dict[str, Any]:
+    def _process(self, claim: _Claim, context: RunContext) -> dict[str, Any]:
         try:
             processor = self._registry.get(claim.processor)
             params = self._registry.parse(claim.processor, claim.params)
@@ -204,7 +199,7 @@ class JobRunner:
 
     # -- finish -----------------------------------------------------------------------
 
-    def _succeed(self, claim: _Claim, context: _RunContext, result: dict[str, Any]) -> None:
+    def _succeed(self, claim: _Claim, context: RunContext, result: dict[str, Any]) -> None:
         published: list[JobOutput] = []
         try:
             for output in context.outputs:
@@ -263,7 +258,7 @@ class JobRunner:
         error: str | None = None,
         result: dict[str, Any] | None = None,
         outputs: list[JobOutput] | None = None,
-        progress: _RunContext | None = None,
+        progress: RunContext | None = None,
     ) -> bool:
         """Record the outcome if this run still holds the job; whether it did."""
         with self._db.write() as session:
@@ -303,72 +298,6 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
 
 
-# -- the job as its processor sees it ---------------------------------------------------
-
-Progress = tuple[int, int | None, str]
-
-
-@dataclass(eq=False)
-class _RunContext:
-    """The `JobContext` of one run: input, scratch space, outputs, progress and cancel."""
-
-    input_path: Path
-    input_size: int
-    filename: str
-    scratch_dir: Path
-    memory_limit: str
-    threads: int
-    outputs: list[Output] = field(default_factory=list)
-    stop_reason: StopReason | None = None
-    _progress: Progress | None = None
-    _callbacks: list[Callable[[], None]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def open_input(self) -> IO[bytes]:
-        return open(self.input_path, "rb")
-
-    def output(self, name: str, content_type: str) -> Path:
-        if not OUTPUT_NAME.match(name):
-            raise ValueError(f"output name {name!r} must match {OUTPUT_NAME.pattern}")
-        if any(o.name == name for o in self.outputs):
-            raise ValueError(f"output {name!r} declared twice")
-        folder = self.scratch_dir / "outputs"
-        folder.mkdir(exist_ok=True)
-        path = folder / name
-        self.outputs.append(Output(name=name, path=path, content_type=content_type))
-        return path
-
-    def progress(self, done: int, total: int | None = None, unit: str = "bytes") -> None:
-        self._progress = (done, total, unit)
-
-    def progress_snapshot(self) -> Progress | None:
-        return self._progress
-
-    def check_cancelled(self) -> None:
-        if self.stop_reason is not None:
-            raise JobCancelled(self.stop_reason)
-
-    def on_cancel(self, callback: Callable[[], None]) -> None:
-        with self._lock:
-            self._callbacks.append(callback)
-            stopped = self.stop_reason is not None
-        if stopped:
-            callback()
-
-    def stop(self, reason: StopReason) -> None:
-        """Ask the processor to stop (from the heartbeat or a shutting down executor)."""
-        with self._lock:
-            if self.stop_reason is not None:
-                return
-            self.stop_reason = reason
-            callbacks = list(self._callbacks)
-        for callback in callbacks:
-            try:
-                callback()
-            except Exception:
-                log.exception("a cancel callback failed")
-
-
 def _write_progress(job: Job, progress: Progress | None) -> None:
     if progress is None:
         return
@@ -382,7 +311,7 @@ class _Heartbeat:
     """Renews the claim, writes progress and watches for a cancel, in its own thread."""
 
     def __init__(
-        self, db: Database, claim: _Claim, context: _RunContext, lease_seconds: float
+        self, db: Database, claim: _Claim, context: RunContext, lease_seconds: float
     ) -> None:
         self._db = db
         self._claim = claim
