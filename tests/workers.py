@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,8 +12,9 @@ from pathlib import Path
 
 from tests.helpers import wait_until
 
-# Celery logs this line once the worker consumes its queue: from then on it takes jobs.
-READY = b" ready."
+# Celery logs "celery@<host> ready." once the worker consumes its queue: from then on it
+# takes jobs.
+READY = re.compile(rb"celery@\S+ ready\.")
 
 
 @dataclass
@@ -63,7 +65,7 @@ class Worker:
             # Only this start's output counts: the log keeps earlier runs' lines.
             with open(self.log_path, "rb") as f:
                 f.seek(offset)
-                return READY in f.read()
+                return READY.search(f.read()) is not None
 
         wait_until(ready, 60, f"{self.name} to be ready")
 

@@ -106,6 +106,14 @@ class Settings(BaseSettings):
         description="Celery broker for jobs, `redis://host:6379/0` or `amqp://user:pw@host//`. "
         "Default: none (jobs run in the server).",
     )
+    job_queue: str = Field(
+        default="lfp-jobs",
+        min_length=1,
+        max_length=200,
+        description="Broker queue the servers send jobs to and `lfp worker` takes them from; "
+        "several lfp installations may share one broker with different queues. "
+        "Default: lfp-jobs.",
+    )
     job_workers: int = Field(
         default=2,
         ge=1,

@@ -59,8 +59,10 @@ class Job(IdMixin, Base):
     # Which run holds a `running` job, and until when without news from it.
     claim: Mapped[uuid.UUID | None] = mapped_column()
     lease_until: Mapped[datetime | None] = mapped_column()
-    # When the job was last handed to the executor (None: waiting for its file).
+    # When the job was last handed to the executor (None: waiting for its file), and how
+    # often it was: resends of a job that waits long back off.
     enqueued_at: Mapped[datetime | None] = mapped_column()
+    dispatches: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
     # How long the upload of the input took, from its first byte to its completion.

@@ -133,8 +133,11 @@ class JobRunner:
     def _execute(self, claim: _Claim) -> None:
         scratch = self._settings.work_dir / f"{claim.job_id}-{claim.token.hex[:12]}"
         scratch.mkdir(parents=True, exist_ok=True)
+        local = self._store.local_path(claim.storage_key)
         context = RunContext(
-            input_path=self._store.local_path(claim.storage_key) or scratch / "input",
+            # A store without local files (or a worker that does not share the data dir's
+            # disk) gets a copy in scratch space; never write where the blob should be.
+            input_path=local if local is not None and local.exists() else scratch / "input",
             input_size=claim.size,
             filename=claim.filename,
             scratch_dir=scratch,

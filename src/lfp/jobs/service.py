@@ -100,6 +100,7 @@ class JobService:
             if job is None or job.state != JobState.queued:
                 return
             job.enqueued_at = utcnow()
+            job.dispatches += 1
         try:
             self._executor.submit(job_id)
         except Exception:
@@ -199,8 +200,12 @@ class JobService:
         now = utcnow()
         stale = now - timedelta(seconds=self._settings.job_requeue_seconds)
         with self._db.write() as session:
+            # Skip rows a worker is claiming or renewing right now: taking them would undo
+            # a claim made after this query looked.
             for job in session.scalars(
-                select(Job).where(Job.state == JobState.running, Job.lease_until < now)
+                select(Job)
+                .where(Job.state == JobState.running, Job.lease_until < now)
+                .with_for_update(skip_locked=True)
             ):
                 log.warning("job %s lost its worker; queueing it again", job.id)
                 job.state = JobState.queued
@@ -209,18 +214,31 @@ class JobService:
                 job.enqueued_at = None
         with self._db.read() as session:
             rows = session.execute(
-                select(Job.id, Job.file_id, StoredFile.state)
+                select(Job.id, Job.file_id, StoredFile.state, Job.enqueued_at, Job.dispatches)
                 .join(StoredFile, StoredFile.id == Job.file_id)
                 .where(Job.state == JobState.queued)
                 .where(StoredFile.state != FileState.verifying)
                 .where(or_(Job.enqueued_at.is_(None), Job.enqueued_at < stale))
             ).all()
-        for job_id, file_id, file_state in rows:
+        recovered = 0
+        for job_id, file_id, file_state, enqueued_at, dispatches in rows:
             if file_state == FileState.failed:
                 self.file_settled(file_id)  # a crash came between the file failing and this
-            else:
+            elif enqueued_at is None or enqueued_at < now - self._requeue_after(dispatches):
                 self.dispatch(job_id)
-        return len(rows)
+            else:
+                continue
+            recovered += 1
+        return recovered
+
+    def _requeue_after(self, dispatches: int) -> timedelta:
+        """How long a dispatched job may wait before it is sent again.
+
+        Doubles with each resend (up to 64 times the setting): a long backlog behind busy
+        workers is normal, and must not fill the broker with copies of every message.
+        """
+        factor = 2 ** min(max(dispatches - 1, 0), 6)
+        return timedelta(seconds=self._settings.job_requeue_seconds * factor)
 
     def shutdown(self) -> None:
         """Stop the executor (local jobs go back to the queue)."""
