@@ -22,7 +22,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 PLUGINS = Path(__file__).parent / "plugins"
 BASE_ENV = {
     "PYTHONPATH": str(PLUGINS),
-    "LFP_JOB_LEASE_SECONDS": "2",
+    "LFP_JOB_LEASE_SECONDS": "4",
     "LFP_MIN_FREE_BYTES": "0",
     "LFP_CHUNK_LEASE_SECONDS": "2",
     "LFP_SWEEP_INTERVAL_SECONDS": "0.5",
