@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import blake3
+import duckdb
 import httpx
 import pytest
 
@@ -325,3 +328,58 @@ def test_a_stopped_server_gives_running_jobs_back(
         assert job["state"] == "succeeded"
         # A graceful stop hands the job back: the interrupted run does not count.
         assert job["attempts"] == 1 and _starts(params) == 2
+
+
+def test_song_plays_through_the_server(api: httpx.Client) -> None:
+    rows = [
+        ("Hey, Jude", "2024-01-02", 3),
+        ('Say "Hi"', "2024-01-01", 1),
+        ("Hey, Jude", "2024-01-01", 2),
+        ("Hey, Jude", "2024-01-02", 4),
+    ]
+    text = "Song,Date,Number of Plays\r\n" + "".join(
+        f'"{song.replace(chr(34), chr(34) * 2)}",{day},{plays}\r\n' for song, day, plays in rows
+    )
+    file = upload_small(api, b"\xef\xbb\xbf" + text.encode(), "plays.csv", processor="song-plays")
+    job = wait_for_job(api, file["job_id"])
+    assert job["state"] == "succeeded", job
+    assert job["result"]["rows_read"] == 4
+    (output,) = job["outputs"]
+    body = api.get(output["url"].removeprefix("/api/v1")).text
+    assert list(csv.reader(io.StringIO(body))) == [
+        ["Song", "Date", "Total Number of Plays for Date"],
+        ["Hey, Jude", "2024-01-01", "2"],
+        ["Hey, Jude", "2024-01-02", "7"],
+        ['Say "Hi"', "2024-01-01", "1"],
+    ]
+
+
+def test_malformed_csv_fails_naming_line_and_column(api: httpx.Client) -> None:
+    data = b"Song,Date,Number of Plays\nA,2024-01-01,1\nB,2024-01-01,lots\n"
+    file = upload_small(api, data, "bad.csv", processor="song-plays")
+    job = wait_for_job(api, file["job_id"])
+    assert job["state"] == "failed"
+    assert job["error"].startswith("line 3")
+    assert "Number of Plays" in job["error"]
+    assert job["outputs"] == []
+
+
+def test_csv_aggregate_to_parquet_through_the_server(api: httpx.Client, tmp_path: Path) -> None:
+    data = b"region;amount\nnorth;1.5\nsouth;2\nnorth;3\n"
+    params = {
+        "group_by": ["region"],
+        "aggregates": [{"column": "amount", "function": "sum"}],
+        "delimiter": ";",
+        "output_format": "parquet",
+    }
+    file = upload_small(
+        api, data, "sales.csv", processor="csv-aggregate", params=json.dumps(params)
+    )
+    job = wait_for_job(api, file["job_id"])
+    assert job["state"] == "succeeded", job
+    (output,) = job["outputs"]
+    assert output["name"] == "aggregate.parquet"
+    target = tmp_path / "out.parquet"
+    target.write_bytes(api.get(output["url"].removeprefix("/api/v1")).content)
+    rows = duckdb.sql(f"SELECT * FROM read_parquet('{target}') ORDER BY 1").fetchall()
+    assert rows == [("north", 4.5), ("south", 2.0)]
