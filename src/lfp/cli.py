@@ -6,7 +6,7 @@ import getpass
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,16 +279,12 @@ def list_files(
         (f["id"], f["filename"], _human(f["size"]), f["state"], f["sha256"] or "", f["created_at"])
         for f in result["items"]
     ]
-    if not out.is_terminal:  # piped: one tab-separated line per file, for scripts
-        for row in rows:
-            typer.echo("\t".join(row))
-        return
-    table = Table("id", "name", "size", "state", "sha256", "created")
-    for row in rows:
-        table.add_row(row[0], *row[1:4], row[4][:12], row[5][:19])
-    table.columns[0].no_wrap = True
-    out.print(table)
-    out.print(f"page {result['page']}: {len(rows)} of {result['total']} files")
+    _print_rows(
+        ("id", "name", "size", "state", "sha256", "created"),
+        rows,
+        shorten=lambda row: (*row[:4], row[4][:12], row[5][:19]),
+        footer=f"page {result['page']}: {len(rows)} of {result['total']} files",
+    )
 
 
 # -- jobs -----------------------------------------------------------------------------
@@ -335,16 +331,12 @@ def list_jobs(
         )
         for j in result["items"]
     ]
-    if not out.is_terminal:  # piped: one tab-separated line per job, for scripts
-        for row in rows:
-            typer.echo("\t".join(row))
-        return
-    table = Table("id", "processor", "state", "progress", "took", "queued")
-    for row in rows:
-        table.add_row(*row[:5], row[5][:19])
-    table.columns[0].no_wrap = True
-    out.print(table)
-    out.print(f"page {result['page']}: {len(rows)} of {result['total']} jobs")
+    _print_rows(
+        ("id", "processor", "state", "progress", "took", "queued"),
+        rows,
+        shorten=lambda row: (*row[:5], row[5][:19]),
+        footer=f"page {result['page']}: {len(rows)} of {result['total']} jobs",
+    )
 
 
 @app.command()
@@ -453,6 +445,25 @@ def _print_job(found: dict[str, Any]) -> None:
         out.print(f"  result {json.dumps(found['result'])}")
     if found["outputs"]:
         out.print(f"  download with `lfp results {found['id']}`")
+
+
+def _print_rows(
+    headers: tuple[str, ...],
+    rows: Sequence[tuple[str, ...]],
+    shorten: Callable[[tuple[str, ...]], tuple[str, ...]],
+    footer: str,
+) -> None:
+    """A table and `footer` on a terminal; piped, one tab-separated line per row, whole."""
+    if not out.is_terminal:
+        for row in rows:
+            typer.echo("\t".join(row))
+        return
+    table = Table(*headers)
+    for row in rows:
+        table.add_row(*shorten(row))
+    table.columns[0].no_wrap = True
+    out.print(table)
+    out.print(footer)
 
 
 def _seconds(value: float | None) -> str:

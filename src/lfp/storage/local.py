@@ -92,11 +92,7 @@ class LocalBlobStore:
         source, target = self._path(staging_key), self._path(final_key)
         target.parent.mkdir(parents=True, exist_ok=True)
         if self._fsync:
-            fd = os.open(source, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync_file(source)
         os.replace(source, target)
         if self._fsync:
             _fsync_dir(target.parent)
@@ -106,11 +102,7 @@ class LocalBlobStore:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         if self._fsync:
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync_file(path)
         shutil.move(path, target)
         if self._fsync:
             _fsync_dir(target.parent)
@@ -174,6 +166,14 @@ def _preallocate(fd: int, size: int) -> None:
             raise
         # File systems without fallocate (tmpfs on old kernels, some FUSE): a sparse file.
         os.ftruncate(fd, size)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(path: Path) -> None:
