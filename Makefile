@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint typecheck pytest bench clean
+.PHONY: install serve test lint typecheck pytest bench bench-processors clean
 
 install: $(STAMP)
 
@@ -33,6 +33,9 @@ test: lint typecheck pytest
 
 bench: install
 	$(BIN)/python benchmarks/upload.py
+
+bench-processors: install
+	$(BIN)/python benchmarks/processors.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -381,5 +381,7 @@ def test_csv_aggregate_to_parquet_through_the_server(api: httpx.Client, tmp_path
     assert output["name"] == "aggregate.parquet"
     target = tmp_path / "out.parquet"
     target.write_bytes(api.get(output["url"].removeprefix("/api/v1")).content)
-    rows = duckdb.sql(f"SELECT * FROM read_parquet('{target}') ORDER BY 1").fetchall()
+    with duckdb.connect() as connection:
+        query = f"SELECT * FROM read_parquet('{target}') ORDER BY 1"
+        rows = connection.execute(query).fetchall()
     assert rows == [("north", 4.5), ("south", 2.0)]
