@@ -41,7 +41,7 @@ def build_context(settings: Settings) -> AppContext:
     db = Database(settings.resolved_database_url)
     store: BlobStore = LocalBlobStore(settings.blob_dir, fsync=settings.fsync)
     files = FileService(db, store)
-    registry = Registry.from_entry_points()
+    registry = Registry.from_entry_points(settings)
     runner = JobRunner(db, store, registry, settings)
     executor = build_executor(settings, runner)
     jobs = JobService(db, store, registry, executor, settings)

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from lfp.config import Settings
 from lfp.errors import Unprocessable
 from lfp.processors.base import Processor
 
@@ -24,7 +25,12 @@ GROUP = "lfp.processors"
 class Registry:
     """Processors by name, and the one place params are checked against their model."""
 
-    def __init__(self, processors: Iterable[Processor]) -> None:
+    def __init__(
+        self, processors: Iterable[Processor], settings: Settings | None = None
+    ) -> None:
+        # Params validators see the settings as their validation context (`info.context`),
+        # e.g. to check a URL against an allow-list the operator configured.
+        self._context = {"settings": settings} if settings is not None else {}
         self._processors: dict[str, Processor] = {}
         for processor in processors:
             if processor.name in self._processors:
@@ -32,7 +38,7 @@ class Registry:
             self._processors[processor.name] = processor
 
     @classmethod
-    def from_entry_points(cls) -> Registry:
+    def from_entry_points(cls, settings: Settings | None = None) -> Registry:
         """Every processor installed in this environment."""
         found: list[Processor] = []
         for entry_point in entry_points(group=GROUP):
@@ -47,7 +53,7 @@ class Registry:
                 log.error("entry point %s is not an lfp Processor; ignored", entry_point)
                 continue
             found.append(processor)
-        return cls(found)
+        return cls(found, settings)
 
     @property
     def processors(self) -> Mapping[str, Processor]:
@@ -74,7 +80,7 @@ class Registry:
         """`params` as processor `name`'s model instance."""
         processor = self.get(name)
         try:
-            return processor.Params.model_validate(dict(params or {}))
+            return processor.Params.model_validate(dict(params or {}), context=self._context)
         except ValidationError as exc:
             problems = "; ".join(_describe(error) for error in exc.errors())
             raise Unprocessable(
