@@ -59,6 +59,7 @@ def test_hash_job_from_a_chunked_upload(api: httpx.Client, tmp_path: Path) -> No
     assert job_id is not None
     # Completing again (a client that lost the answer) names the same job.
     assert api.post(f"/uploads/{upload['id']}/complete").json()["job_id"] == job_id
+    assert api.get(f"/uploads/{upload['id']}").json()["job_id"] == job_id
 
     job = wait_for_job(api, job_id)
     assert job["state"] == "succeeded", job

@@ -97,6 +97,7 @@ class UploadOut(BaseModel):
     expires_at: datetime
     created_at: datetime
     file_id: uuid.UUID | None
+    job_id: uuid.UUID | None = Field(default=None, description="The job queued on the file.")
 
 
 class CompleteOut(BaseModel):

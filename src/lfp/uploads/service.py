@@ -619,4 +619,5 @@ def _view(upload: Upload, received: list[tuple[int, int]]) -> UploadOut:
         expires_at=upload.expires_at,
         created_at=upload.created_at,
         file_id=upload.file_id,
+        job_id=upload.job_id,
     )
