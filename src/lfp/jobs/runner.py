@@ -143,6 +143,7 @@ class JobRunner:
             scratch_dir=scratch,
             memory_limit=self._settings.processor_memory_limit,
             threads=self._settings.processor_threads,
+            database=self._db,
         )
         with self._lock:
             self._active[claim.job_id] = context

@@ -17,6 +17,8 @@ from typing import IO, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from lfp.db.engine import Database
+
 
 class ProcessorError(Exception):
     """The input cannot be processed; the message is shown to the user as the job's error."""
@@ -59,6 +61,10 @@ class JobContext(Protocol):
     @property
     def scratch_dir(self) -> Path:
         """A private folder for temporary files; removed when the job ends."""
+
+    @property
+    def database(self) -> Database | None:
+        """lfp's own database, for processors that load data into its tables (else None)."""
 
     @property
     def memory_limit(self) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
+from lfp.db.engine import Database
 from lfp.processors.base import JobCancelled, Output
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class RunContext:
     scratch_dir: Path
     memory_limit: str = "512MB"
     threads: int = 2
+    database: Database | None = None
     outputs: list[Output] = field(default_factory=list)
     stop_reason: StopReason | None = None
     _progress: Progress | None = None
