@@ -6,13 +6,15 @@ a `Settings` and hand it down.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -21,6 +23,14 @@ TiB = 1024 * GiB
 # S3 multipart uploads need every part but the last to be at least 5 MiB; keeping the same
 # floor for every store means an upload never depends on which store it lands in.
 MIN_CHUNK_SIZE = 5 * MiB
+
+# One entry of the forwarding allow-list: `host`, `*.domain`, `host:port`, an IPv4 address
+# (optionally with a port), `[IPv6]` with an optional port, or a bare IPv6 address.
+_FORWARD_HOST = re.compile(
+    r"^(?:\*\.)?[\w.-]+(?::[0-9]{1,5})?$"
+    r"|^\[[0-9a-f:.]+\](?::[0-9]{1,5})?$"
+    r"|^[0-9a-f.]*(?::[0-9a-f.]*){2,}$"
+)
 
 
 class Settings(BaseSettings):
@@ -147,6 +157,13 @@ class Settings(BaseSettings):
     processor_threads: int = Field(
         default=2, ge=1, description="Threads one processor's query engine may use. Default: 2."
     )
+    forward_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Hosts the `forward` processor may send files to, comma-separated (or a "
+        "JSON list): `host`, `host:port`, `*.example.com` (its subdomains), IP addresses only "
+        "exactly. Matched against the host as written in the URL, never resolved. "
+        "Default: none (forwarding disabled).",
+    )
     host: str = Field(default="127.0.0.1", description="`lfp serve` bind address.")
     port: int = Field(default=8000, description="`lfp serve` port. Default: 8000.")
 
@@ -155,6 +172,30 @@ class Settings(BaseSettings):
     def _supported_storage(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith("file:///"):
             raise ValueError("only file:///absolute/path storage URLs are supported so far")
+        return value
+
+    @field_validator("forward_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        # From the environment the list arrives as one string: `a,b:8443` or a JSON list.
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if isinstance(value, list):
+            value = [v.strip().lower() if isinstance(v, str) else v for v in value]
+            return [v for v in value if v != ""]
+        return value
+
+    @field_validator("forward_allowed_hosts")
+    @classmethod
+    def _valid_hosts(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not _FORWARD_HOST.fullmatch(entry):
+                raise ValueError(
+                    f"{entry!r} is not a host, host:port or *.domain "
+                    "(no scheme, path or user: LFP_FORWARD_ALLOWED_HOSTS=files.example.com,"
+                    "*.backup.example.com:8443)"
+                )
         return value
 
     @model_validator(mode="after")

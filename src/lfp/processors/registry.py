@@ -25,9 +25,7 @@ GROUP = "lfp.processors"
 class Registry:
     """Processors by name, and the one place params are checked against their model."""
 
-    def __init__(
-        self, processors: Iterable[Processor], settings: Settings | None = None
-    ) -> None:
+    def __init__(self, processors: Iterable[Processor], settings: Settings | None = None) -> None:
         # Params validators see the settings as their validation context (`info.context`),
         # e.g. to check a URL against an allow-list the operator configured.
         self._context = {"settings": settings} if settings is not None else {}
