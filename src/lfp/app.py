@@ -92,7 +92,8 @@ async def _recover_jobs(context: AppContext) -> None:
     interval = min(context.settings.job_lease_seconds / 2, 10.0)
     while True:
         try:
-            recovered = await to_thread.run_sync(context.jobs.recover)
+            alive = context.runner.running()
+            recovered = await to_thread.run_sync(context.jobs.recover, alive)
             if recovered:
                 log.info("queued %d jobs again", recovered)
         except Exception:

@@ -60,6 +60,11 @@ class JobRunner:
         self._active: dict[uuid.UUID, RunContext] = {}
         self._lock = threading.Lock()
 
+    def running(self) -> frozenset[uuid.UUID]:
+        """The jobs running in this process right now (alive, whatever their lease says)."""
+        with self._lock:
+            return frozenset(self._active)
+
     def stop(self) -> None:
         """Interrupt every running job; each goes back to `queued` for the next start."""
         self._stopping.set()

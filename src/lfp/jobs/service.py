@@ -192,10 +192,12 @@ class JobService:
                 job.finished_at = utcnow()
         return self.get(owner_id, job_id)
 
-    def recover(self) -> int:
+    def recover(self, alive: frozenset[uuid.UUID] = frozenset()) -> int:
         """Queue again jobs whose worker died or whose message was lost; how many.
 
-        Safe to run from every server at once: a job dispatched twice still runs once.
+        `alive` are jobs known to run in this process: their lease may have lapsed only
+        because a long SQLite transaction held up their heartbeat. Safe to run from every
+        server at once: a job dispatched twice still runs once.
         """
         now = utcnow()
         stale = now - timedelta(seconds=self._settings.job_requeue_seconds)
@@ -207,6 +209,8 @@ class JobService:
                 .where(Job.state == JobState.running, Job.lease_until < now)
                 .with_for_update(skip_locked=True)
             ):
+                if job.id in alive:
+                    continue
                 log.warning("job %s lost its worker; queueing it again", job.id)
                 job.state = JobState.queued
                 job.claim = None
