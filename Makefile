@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint typecheck pytest bench bench-processors clean
+.PHONY: install serve test lint typecheck pytest bench bench-processors bench-ingest clean
 
 install: $(STAMP)
 
@@ -36,6 +36,9 @@ bench: install
 
 bench-processors: install
 	$(BIN)/python benchmarks/processors.py
+
+bench-ingest: install
+	$(BIN)/python benchmarks/ingest.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -13,6 +13,8 @@ from fastapi_offline import FastAPIOffline
 
 from lfp import __version__
 from lfp.auth.routes import router as auth_router
+from lfp.catalog.products.routes import router as products_router
+from lfp.catalog.titles.routes import router as titles_router
 from lfp.config import Settings
 from lfp.context import AppContext, build_context
 from lfp.db.migrate import upgrade
@@ -67,6 +69,8 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(files_router)
     api.include_router(jobs_router)
     api.include_router(processors_router)
+    api.include_router(titles_router)
+    api.include_router(products_router)
     app.include_router(api)
     app.include_router(health_router)
     return app

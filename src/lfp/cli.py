@@ -470,6 +470,101 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} s"
 
 
+# -- catalogues -------------------------------------------------------------------------
+
+Page = Annotated[int, typer.Option(min=1, help="Page number")]
+PerPage = Annotated[int, typer.Option(min=1, max=100, help="Rows per page")]
+SortOrder = Annotated[
+    int | None, typer.Option(help="-1 descending, 1 ascending [default: the server's, -1]")
+]
+Search = Annotated[str | None, typer.Option("--q", "-q", help="Search text")]
+
+
+@app.command()
+def titles(
+    ctx: typer.Context,
+    page: Page = 1,
+    per_page: PerPage = 10,
+    sort_by: Annotated[
+        str | None, typer.Option(help="Column to sort by [default: date_added]")
+    ] = None,
+    sort_order: SortOrder = None,
+    q: Search = None,
+    type_: Annotated[str | None, typer.Option("--type", help="Movie or TV Show")] = None,
+    country: Annotated[str | None, typer.Option(help="Only this country")] = None,
+    release_year: Annotated[int | None, typer.Option(help="Only this release year")] = None,
+) -> None:
+    """List the titles catalogue, paged, sorted and filtered like GET /titles."""
+    _print_catalog(
+        ctx,
+        "titles",
+        ("show_id", "type", "title", "country", "date_added", "release_year"),
+        page=page,
+        per_page=per_page,
+        sort_by=sort_by,
+        sort_order=sort_order,
+        q=q,
+        type=type_,
+        country=country,
+        release_year=release_year,
+    )
+
+
+@app.command()
+def products(
+    ctx: typer.Context,
+    page: Page = 1,
+    per_page: PerPage = 10,
+    sort_by: Annotated[
+        str | None,
+        typer.Option(help="sku, name or updated_at; with --aggregates name or count"),
+    ] = None,
+    sort_order: SortOrder = None,
+    q: Search = None,
+    aggregates: Annotated[
+        bool, typer.Option("--aggregates", help="Names and their number of products instead")
+    ] = False,
+) -> None:
+    """List the products catalogue (or, with --aggregates, products per name)."""
+    if aggregates:
+        _print_catalog(
+            ctx,
+            "products/aggregates",
+            ("name", "count"),
+            page=page,
+            per_page=per_page,
+            sort_by=sort_by,
+            sort_order=sort_order,
+        )
+        return
+    _print_catalog(
+        ctx,
+        "products",
+        ("sku", "name", "updated_at"),
+        page=page,
+        per_page=per_page,
+        sort_by=sort_by,
+        sort_order=sort_order,
+        q=q,
+    )
+
+
+def _print_catalog(ctx: typer.Context, name: str, columns: tuple[str, ...], **query: Any) -> None:
+    config: ClientConfig = ctx.obj
+    with _errors():
+        result = _signed_in(config).catalog(name, **query)
+    rows = [
+        tuple("" if item.get(c) is None else str(item[c]) for c in columns)
+        for item in result["items"]
+    ]
+    _print_rows(
+        columns,
+        rows,
+        shorten=lambda row: tuple(value[:40] for value in row),
+        footer=f"page {result['page']}: {len(rows)} of {result['total']} {name}",
+    )
+
+
 # -- helpers --------------------------------------------------------------------------
 
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3}

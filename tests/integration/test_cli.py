@@ -248,3 +248,31 @@ def test_bad_processor_or_param_fails_before_uploading(cli: Cli, tmp_path: Path)
     listed = cli.run("processors")
     assert listed.returncode == 0
     assert "hash" in listed.stdout and "--param algorithms=" in listed.stdout
+
+
+def test_catalogue_listings(cli: Cli, tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:8]
+    titles = tmp_path / "titles.csv"
+    titles.write_text(
+        "show_id,type,title,director,cast,country,date_added,release_year,rating,duration,"
+        "listed_in,description\n"
+        f'{tag}-1,Movie,Film {tag},Ann,"Bo, Cy",France," March 3, 2021",2020,PG,90 min,Drama,x\n'
+    )
+    products = tmp_path / "products.csv"
+    products.write_text(f'name,sku,description\n"Lamp, {tag}",{tag}-SKU,"bright\nand warm"\n')
+    for path, processor in ((titles, "titles"), (products, "products")):
+        loaded = cli.run("upload", str(path), "--process", processor)
+        assert loaded.returncode == 0, loaded.stderr
+
+    listed = cli.run("titles", "--q", f"Film {tag}", "--sort-by", "title", "--sort-order", "1")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split("\t")[:3] == [f"{tag}-1", "Movie", f"Film {tag}"]
+    found = cli.run("products", "--q", tag)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.startswith(f"{tag}-sku\tLamp, {tag}\t")  # skus fold to lower case
+    counted = cli.run("products", "--aggregates", "--sort-by", "count")
+    assert counted.returncode == 0, counted.stderr
+    assert f"Lamp, {tag}\t1\n" in counted.stdout
+    refused = cli.run("titles", "--sort-by", "nope")
+    assert refused.returncode == 1
+    assert "sort_by must be one of:" in refused.stderr and "(HTTP 400)" in refused.stderr

@@ -202,3 +202,14 @@ class LfpClient:
         return [
             download_output(self, output, folder, progress=progress) for output in job["outputs"]
         ]
+
+    # -- catalogues -------------------------------------------------------------------
+
+    def catalog(self, name: str, **query: Any) -> dict[str, Any]:
+        """One page of a catalogue (`titles`, `products`, `products/aggregates`).
+
+        `query` holds the paging, sorting and filter params; None values are left out.
+        """
+        params = {k: v for k, v in query.items() if v is not None}
+        result: dict[str, Any] = self.json("GET", f"/api/v1/{name}", params=params)
+        return result

@@ -1,0 +1,1 @@
+"""The catalogues ingest processors load: titles and products, and their query APIs."""

@@ -1,0 +1,1 @@
+"""The titles catalogue: the `titles` ingest processor's table and its query API."""

@@ -1,0 +1,69 @@
+"""HTTP routes of the titles query API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
+
+from lfp.catalog.titles.models import SORTABLE
+from lfp.catalog.titles.schemas import TitleOut, TitlePage
+from lfp.catalog.titles.service import TitleService, parse_query
+from lfp.deps import Context, CurrentUser
+
+router = APIRouter(prefix="/titles", tags=["catalog"])
+
+
+def title_service(context: Context) -> TitleService:
+    """The titles catalogue on the process's database."""
+    return TitleService(context.db)
+
+
+Titles = Annotated[TitleService, Depends(title_service)]
+# Declared as text and checked by the service, so that a bad value is a 400 naming the
+# allowed values (FastAPI's own checks would answer 422).
+_SORT_BY = f"One of: {', '.join(sorted(SORTABLE))}. Default date_added."
+
+
+@router.get("", response_model=TitlePage)
+async def list_titles(
+    _user: CurrentUser,
+    titles: Titles,
+    page: Annotated[str | None, Query(description="Page number, from 1.")] = None,
+    per_page: Annotated[str | None, Query(description="1 to 100, default 10.")] = None,
+    sort_by: Annotated[str | None, Query(description=_SORT_BY)] = None,
+    sort_order: Annotated[
+        str | None, Query(description="-1 descending (default) or 1 ascending.")
+    ] = None,
+    type: Annotated[str | None, Query(description="Only this type (exact).")] = None,
+    country: Annotated[str | None, Query(description="Only this country field (exact).")] = None,
+    release_year: Annotated[str | None, Query(description="Only this release year.")] = None,
+    q: Annotated[
+        str | None, Query(description="Text in the title, cast or director (any case).")
+    ] = None,
+) -> TitlePage:
+    """A page of titles, filtered and sorted; NULLs sort last, ties by show_id."""
+    query = parse_query(
+        page=page,
+        per_page=per_page,
+        sort_by=sort_by,
+        sort_order=sort_order,
+        type=type,
+        country=country,
+        release_year=release_year,
+        q=q,
+    )
+    items, total = await run_in_threadpool(titles.page, query)
+    return TitlePage(
+        items=[TitleOut.model_validate(t) for t in items],
+        page=query.paging.page,
+        per_page=query.paging.per_page,
+        total=total,
+    )
+
+
+@router.get("/{show_id}", response_model=TitleOut)
+async def get_title(show_id: str, _user: CurrentUser, titles: Titles) -> TitleOut:
+    """One title by its show_id; 404 when there is none."""
+    return TitleOut.model_validate(await run_in_threadpool(titles.get, show_id))

@@ -1,0 +1,102 @@
+"""Queries over the titles catalogue: one title, or a filtered, sorted page of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+
+from lfp.catalog.query import PageQuery, choice, no_nul, page_query, whole_number
+from lfp.catalog.titles.models import SORTABLE, Title
+from lfp.db.engine import Database
+from lfp.errors import NotFound
+
+DEFAULT_SORT = "date_added"
+
+
+@dataclass(frozen=True)
+class TitleQuery:
+    """A validated request for a page of titles."""
+
+    paging: PageQuery = field(default_factory=PageQuery)
+    sort_by: str = DEFAULT_SORT
+    type: str | None = None
+    country: str | None = None
+    release_year: int | None = None
+    q: str | None = None
+
+
+def parse_query(
+    *,
+    page: str | None,
+    per_page: str | None,
+    sort_by: str | None,
+    sort_order: str | None,
+    type: str | None,
+    country: str | None,
+    release_year: str | None,
+    q: str | None,
+) -> TitleQuery:
+    """The query parameters as given (text), checked; `BadRequest` naming what is allowed."""
+    return TitleQuery(
+        paging=page_query(page, per_page, sort_order),
+        sort_by=choice("sort_by", sort_by, tuple(sorted(SORTABLE)), DEFAULT_SORT),
+        type=no_nul("type", type),
+        country=no_nul("country", country),
+        release_year=whole_number("release_year", release_year, 0, 9999),
+        q=no_nul("q", q) or None,
+    )
+
+
+class TitleService:
+    """Read access to the titles catalogue (shared by every signed-in user)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def get(self, show_id: str) -> Title:
+        """The title; `NotFound` when there is none with that show_id."""
+        if "\x00" in show_id:
+            raise NotFound("no title with a NUL character in its show_id")
+        with self._db.read() as session:
+            title = session.get(Title, show_id)
+        if title is None:
+            raise NotFound(f"no title {show_id!r}")
+        return title
+
+    def page(self, query: TitleQuery) -> tuple[list[Title], int]:
+        """One page of the titles matching `query`, and how many match in all."""
+        conditions = _conditions(query)
+        with self._db.read() as session:
+            total = session.scalar(select(func.count()).select_from(Title).where(*conditions))
+            items = session.scalars(
+                _sorted(select(Title).where(*conditions), query)
+                .offset((query.paging.page - 1) * query.paging.per_page)
+                .limit(query.paging.per_page)
+            ).all()
+        return list(items), total or 0
+
+
+def _conditions(query: TitleQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.type is not None:
+        conditions.append(Title.type == query.type)
+    if query.country is not None:
+        conditions.append(Title.country == query.country)
+    if query.release_year is not None:
+        conditions.append(Title.release_year == query.release_year)
+    if query.q is not None:
+        # Substring, case-insensitive (for ASCII letters on every database).
+        columns = (Title.title, Title.cast_members, Title.director)
+        conditions.append(or_(*(c.icontains(query.q, autoescape=True) for c in columns)))
+    return conditions
+
+
+def _sorted(statement: Select[Title], query: TitleQuery) -> Select[Title]:
+    """Ordered by the sort column, NULLs last either way, then by show_id ascending."""
+    column = Title.__table__.c[query.sort_by]
+    descending = query.paging.descending
+    if query.sort_by == "show_id":
+        return statement.order_by(column.desc() if descending else column)
+    order = column.desc() if descending else column.asc()
+    return statement.order_by(order.nulls_last(), Title.show_id)
