@@ -17,7 +17,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from lfp.catalog.titles.models import Title
+from lfp.catalog.titles.models import SORTABLE, Title
 from lfp.db.base import utcnow
 from lfp.processors.base import JobContext, Processor, ProcessorError
 from lfp.processors.ingest import (
@@ -29,20 +29,8 @@ from lfp.processors.ingest import (
     handle_bad_row,
 )
 
-COLUMNS = (
-    "show_id",
-    "type",
-    "title",
-    "director",
-    "cast",
-    "country",
-    "date_added",
-    "release_year",
-    "rating",
-    "duration",
-    "listed_in",
-    "description",
-)
+# The CSV has exactly the catalogue's columns, and every one of them can be sorted on.
+COLUMNS = SORTABLE
 BATCH = 1000
 # Every text column is indexed; PostgreSQL refuses index entries above about 2,700 bytes.
 MAX_FIELD_BYTES = 2000
