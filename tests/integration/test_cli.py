@@ -50,6 +50,9 @@ class Cli:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # A shell starting the suite in the background (`make test &`) hands every child
+            # SIGINT ignored; the tests that press Ctrl-C need it back as a user has it.
+            preexec_fn=_default_sigint,
         )
 
     def token(self) -> str:
@@ -63,6 +66,10 @@ class Cli:
             return None
         upload: dict[str, Any] = api.get(f"/uploads/{ids[0]}").json()
         return upload if upload["received"] else None
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture
