@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -94,10 +95,14 @@ async def _recover_jobs(context: AppContext) -> None:
     runs jobs: the database, not the broker, knows what is left to do.
     """
     interval = min(context.settings.job_lease_seconds / 2, 10.0)
+    # At startup, jobs handed to an in-process pool before a crash are in no queue at all.
+    resend_all = not context.executor.durable
     while True:
         try:
             alive = context.runner.running()
-            recovered = await to_thread.run_sync(context.jobs.recover, alive)
+            recover = functools.partial(context.jobs.recover, alive, resend_all=resend_all)
+            recovered = await to_thread.run_sync(recover)
+            resend_all = False
             if recovered:
                 log.info("queued %d jobs again", recovered)
         except Exception:

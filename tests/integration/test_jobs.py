@@ -295,22 +295,34 @@ def test_jobs_survive_a_server_kill(
     server = start_server(backend)
     params = _gate(tmp_path)
     with sign_up(server.url) as api:
-        running = upload_small(api, b"r", processor="test-gate", params=json.dumps(params))
-        _running(api, running["job_id"], params)
-        # A job still waiting for its file when the server dies is not lost either.
+        # Two running jobs fill the pool (2 workers) ...
+        running = [
+            upload_small(api, b"r", processor="test-gate", params=json.dumps(params))["job_id"]
+            for _ in range(2)
+        ]
+        for job_id in running:
+            wait_for_job(api, job_id, ("running",))
+        wait_until(lambda: _starts(params) == 2, 60, "both gate jobs to start")
+        # ... so a third, handed to the pool, waits in its queue in memory ...
+        queued = upload_small(api, b"queued", processor="hash")["job_id"]
+        # ... and a fourth may still wait for its file's verification.
         upload = create_upload(api, 4, processor="hash", chunk_size=None)
         api.put(f"/uploads/{upload['id']}/chunks/0", content=b"late")
-        waiting = api.post(f"/uploads/{upload['id']}/complete").json()["job_id"]
+        late = api.post(f"/uploads/{upload['id']}/complete").json()["job_id"]
+        assert api.get(f"/jobs/{queued}").json()["state"] == "queued"
         server.kill()
         Path(params["gate"]).touch()
         server.start()
 
-        job = wait_for_job(api, running["job_id"], timeout=60)
-        assert job["state"] == "succeeded", job
-        assert job["attempts"] == 2 and _starts(params) == 2
-        assert api.get(job["outputs"][0]["url"].removeprefix("/api/v1")).content == b"r"
-        late = wait_for_job(api, waiting, timeout=60)
-        assert late["result"]["digests"]["sha256"] == hashlib.sha256(b"late").hexdigest()
+        for job_id in running:
+            job = wait_for_job(api, job_id, timeout=60)
+            assert job["state"] == "succeeded", job
+            assert job["attempts"] == 2
+            assert api.get(job["outputs"][0]["url"].removeprefix("/api/v1")).content == b"r"
+        assert _starts(params) == 4
+        for job_id, data in ((queued, b"queued"), (late, b"late")):
+            job = wait_for_job(api, job_id, timeout=60)
+            assert job["result"]["digests"]["sha256"] == hashlib.sha256(data).hexdigest()
 
 
 @pytest.mark.slow

@@ -49,6 +49,8 @@ def celery_app(settings: Settings) -> Celery:
 class CeleryExecutor:
     """Sends each job id as a task message; `lfp worker` processes run them."""
 
+    durable = True
+
     def __init__(self, settings: Settings) -> None:
         self._app = celery_app(settings)
         self._queue = settings.job_queue

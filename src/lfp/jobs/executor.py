@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 class Executor(Protocol):
     """Runs jobs somewhere: in this process or on workers behind a broker."""
 
+    # Whether jobs handed over survive this process (a broker keeps them; a pool does not).
+    durable: bool
+
     def submit(self, job_id: uuid.UUID) -> None:
         """Have `job_id` run soon (at least once; running it again is harmless)."""
 
@@ -30,6 +33,8 @@ class Executor(Protocol):
 
 class LocalExecutor:
     """A bounded pool of threads inside the server process."""
+
+    durable = False
 
     def __init__(self, runner: JobRunner, workers: int) -> None:
         self._runner = runner

@@ -192,15 +192,19 @@ class JobService:
                 job.finished_at = utcnow()
         return self.get(owner_id, job_id)
 
-    def recover(self, alive: frozenset[uuid.UUID] = frozenset()) -> int:
+    def recover(
+        self, alive: frozenset[uuid.UUID] = frozenset(), *, resend_all: bool = False
+    ) -> int:
         """Queue again jobs whose worker died or whose message was lost; how many.
 
         `alive` are jobs known to run in this process: their lease may have lapsed only
-        because a long SQLite transaction held up their heartbeat. Safe to run from every
-        server at once: a job dispatched twice still runs once.
+        because a long SQLite transaction held up their heartbeat. `resend_all` hands every
+        queued job to the executor again, however recently it was sent: for a start after
+        a crash, when the executor kept its queue in the memory of the process that died.
+        Safe to run from every server at once: a job dispatched twice still runs once.
         """
         now = utcnow()
-        stale = now - timedelta(seconds=self._settings.job_requeue_seconds)
+        stale = now if resend_all else now - timedelta(seconds=self._settings.job_requeue_seconds)
         with self._db.write() as session:
             # Skip rows a worker is claiming or renewing right now: taking them would undo
             # a claim made after this query looked.
@@ -228,7 +232,11 @@ class JobService:
         for job_id, file_id, file_state, enqueued_at, dispatches in rows:
             if file_state == FileState.failed:
                 self.file_settled(file_id)  # a crash came between the file failing and this
-            elif enqueued_at is None or enqueued_at < now - self._requeue_after(dispatches):
+            elif (
+                resend_all
+                or enqueued_at is None
+                or enqueued_at < now - self._requeue_after(dispatches)
+            ):
                 self.dispatch(job_id)
             else:
                 continue
