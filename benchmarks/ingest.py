@@ -22,7 +22,6 @@ import argparse
 import csv
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,10 +32,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 
 from lfp.client import LfpClient
+from servers import free_port, wait_healthy
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 NAMES = 50_000
@@ -141,7 +140,7 @@ def _database() -> Iterator[str]:
 
 def _lfp_loads(source: Path, data_dir: Path, url: str, distinct: int) -> tuple[float, float]:
     """Seconds of the first and of the second load through a real `lfp serve`."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -152,7 +151,7 @@ def _lfp_loads(source: Path, data_dir: Path, url: str, distinct: int) -> tuple[f
     command = [sys.executable, "-m", "lfp.cli", "serve", "--port", str(port)]
     process = subprocess.Popen(command, env=env)
     try:
-        _wait_healthy(f"{base}/healthz", process)
+        wait_healthy(f"{base}/healthz", process)
         client = LfpClient(base)
         client.signup("bench@example.com", "bench password 1")
         client.login("bench@example.com", "bench password 1")
@@ -212,26 +211,6 @@ def _bare_copy(source: Path, url: str) -> float:
                 copy.write(block)
         connection.commit()
         return time.perf_counter() - started
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"server at {url} did not come up")
 
 
 if __name__ == "__main__":

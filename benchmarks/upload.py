@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import httpx
 import psutil
 
 from lfp.client import LfpClient
+from servers import free_port, wait_healthy
 
 MiB = 1024 * 1024
 CHUNK = 8 * MiB
@@ -118,31 +118,11 @@ def _timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"server at {url} did not come up")
-
-
 @contextmanager
 def _server(command: list[str], env: dict[str, str], health: str) -> Iterator[psutil.Process]:
     process = subprocess.Popen(command, env={**os.environ, **env})
     try:
-        _wait_healthy(health, process)
+        wait_healthy(health, process)
         yield psutil.Process(process.pid)
     finally:
         process.terminate()
@@ -155,7 +135,7 @@ def _chunk_ranges(size: int) -> list[tuple[int, int]]:
 
 def _bare_writer_seconds(source: Path, work: Path) -> float:
     (work / "bare_app.py").write_text(BARE_WRITER)
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "uvicorn", "--app-dir", str(work), "bare_app:app"]
     command += ["--port", str(port), "--log-level", "warning"]
     env = {"BENCH_DIR": str(work), "BENCH_CHUNK": str(CHUNK)}
@@ -179,7 +159,7 @@ def _bare_writer_seconds(source: Path, work: Path) -> float:
 
 
 def _lfp_seconds(source: Path, data_dir: Path, *, chunk_digests: bool) -> tuple[float, float, int]:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {"LFP_DATA_DIR": str(data_dir), "LFP_MIN_FREE_BYTES": "0"}
     command = [sys.executable, "-m", "lfp.cli", "serve", "--port", str(port)]

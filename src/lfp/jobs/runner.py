@@ -44,6 +44,7 @@ class _Claim:
     storage_key: str
     size: int
     filename: str
+    sha256: str | None
 
 
 class JobRunner:
@@ -131,6 +132,7 @@ class JobRunner:
                 storage_key=file.storage_key,
                 size=file.size,
                 filename=file.filename,
+                sha256=file.sha256,
             )
 
     # -- run --------------------------------------------------------------------------
@@ -144,6 +146,7 @@ class JobRunner:
             # disk) gets a copy in scratch space; never write where the blob should be.
             input_path=local if local is not None and local.exists() else scratch / "input",
             input_size=claim.size,
+            input_sha256=claim.sha256,
             filename=claim.filename,
             scratch_dir=scratch,
             memory_limit=self._settings.processor_memory_limit,
@@ -159,31 +162,29 @@ class JobRunner:
                 context.stop("stopping")
             self._fetch_input(claim, context)
             result = self._process(claim, context)
-            heartbeat.stop()
-            if context.stop_reason is None:
-                self._succeed(claim, context, result)
-                return
-            raise JobCancelled
-        except JobCancelled:
-            self._stopped(claim, context.stop_reason or "cancelled")
-        except ProcessorError as exc:
-            if context.stop_reason is not None:
-                self._stopped(claim, context.stop_reason)
-            else:
-                self._end(claim, JobState.failed, error=str(exc)[:MAX_ERROR])
+            context.check_cancelled()  # a stop that came as the processor returned
+            heartbeat.stop()  # its last progress is written with the outcome instead
+            self._succeed(claim, context, result)
         except Exception as exc:
-            if context.stop_reason is not None:
-                # An engine interrupted mid-call raises its own error type.
-                self._stopped(claim, context.stop_reason)
-            else:
-                log.exception("processor %s failed on job %s", claim.processor, claim.job_id)
-                error = f"processor {claim.processor} failed: {_describe(exc)}"
-                self._end(claim, JobState.failed, error=error)
+            self._unfinished(claim, context, exc)
         finally:
             heartbeat.stop()
             with self._lock:
                 self._active.pop(claim.job_id, None)
             shutil.rmtree(scratch, ignore_errors=True)
+
+    def _unfinished(self, claim: _Claim, context: RunContext, exc: Exception) -> None:
+        """Record why the run ended without a result: stopped, or failed with what error."""
+        if context.stop_reason is not None or isinstance(exc, JobCancelled):
+            # Whatever the processor raised once asked to stop (an engine interrupted
+            # mid-call raises its own error type), the stop is the reason.
+            self._stopped(claim, context.stop_reason or "cancelled")
+        elif isinstance(exc, ProcessorError):
+            self._end(claim, JobState.failed, error=str(exc)[:MAX_ERROR])
+        else:
+            log.exception("processor %s failed on job %s", claim.processor, claim.job_id)
+            error = f"processor {claim.processor} failed: {_describe(exc)}"
+            self._end(claim, JobState.failed, error=error)
 
     def _fetch_input(self, claim: _Claim, context: RunContext) -> None:
         """Copy the input to scratch space when the store has no local file for it."""

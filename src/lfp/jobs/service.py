@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -74,7 +74,7 @@ class JobService:
         file: StoredFile,
         processor: str,
         params: dict[str, Any],
-        upload_started_at: Any = None,
+        upload_started_at: datetime | None = None,
     ) -> Job:
         """Add a queued job on `file` inside the caller's transaction (params already checked)."""
         upload_seconds = None

@@ -55,6 +55,10 @@ class JobContext(Protocol):
         """The input's size in bytes."""
 
     @property
+    def input_sha256(self) -> str | None:
+        """The input's sha256 (hex) when lfp already knows it (it verified the file)."""
+
+    @property
     def filename(self) -> str:
         """The name the input file was uploaded under."""
 

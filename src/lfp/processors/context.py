@@ -39,6 +39,7 @@ class RunContext:
     memory_limit: str = "512MB"
     threads: int = 2
     database: Database | None = None
+    input_sha256: str | None = None
     outputs: list[Output] = field(default_factory=list)
     stop_reason: StopReason | None = None
     _progress: Progress | None = None

@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lfp.processors.base import ProcessorError
+from lfp.db.engine import Database
+from lfp.processors.base import JobContext, ProcessorError
 
 OnBadRow = Literal["fail", "skip"]
 # A job's result lists at most this many skipped lines (it counts them all).
@@ -66,6 +67,13 @@ class SkippedRows:
     def as_result(self) -> dict[str, Any]:
         """The part of a job's result that reports the skipped rows."""
         return {"skipped": self.count, "skipped_lines": list(self.lines)}
+
+
+def require_database(job: JobContext, processor: str) -> Database:
+    """lfp's database, which an ingest processor loads into; ProcessorError without one."""
+    if job.database is None:
+        raise ProcessorError(f"the {processor} processor needs lfp's database")
+    return job.database
 
 
 def handle_bad_row(on_bad_row: OnBadRow, skipped: SkippedRows, line: int, error: BadRow) -> None:

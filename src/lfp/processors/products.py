@@ -37,6 +37,7 @@ from lfp.processors.ingest import (
     Record,
     SkippedRows,
     handle_bad_row,
+    require_database,
 )
 
 COLUMNS = ("name", "sku", "description")
@@ -68,9 +69,7 @@ class ProductsProcessor(Processor):
 
     def run(self, job: JobContext, params: ProductsParams) -> dict[str, Any]:
         """Upsert the file's products; counts of rows read, inserted, updated and skipped."""
-        db = job.database
-        if db is None:
-            raise ProcessorError("the products processor needs lfp's database")
+        db = require_database(job, self.name)
         started = time.monotonic()
         skipped = SkippedRows()
         rows = _products(job, params, skipped)

@@ -27,6 +27,7 @@ from lfp.processors.ingest import (
     Record,
     SkippedRows,
     handle_bad_row,
+    require_database,
 )
 
 # The CSV has exactly the catalogue's columns, and every one of them can be sorted on.
@@ -74,11 +75,10 @@ class TitlesProcessor(Processor):
 
     def run(self, job: JobContext, params: TitlesParams) -> dict[str, Any]:
         """Load the file; counts of rows read, titles inserted and updated, rows skipped."""
-        if job.database is None:
-            raise ProcessorError("the titles processor needs lfp's database")
+        db = require_database(job, self.name)
         started = time.monotonic()
         load = _Load(job, params)
-        with job.database.write() as session:
+        with db.write() as session:
             load.run(session)
         return load.result(time.monotonic() - started)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from lfp.storage.base import StorageError, StorageFull
@@ -89,21 +89,18 @@ class LocalBlobStore:
 
     def publish(self, staging_key: str, final_key: str) -> None:
         """Move the staging file to its final place in one rename."""
-        source, target = self._path(staging_key), self._path(final_key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if self._fsync:
-            _fsync_file(source)
-        os.replace(source, target)
-        if self._fsync:
-            _fsync_dir(target.parent)
+        self._place(self._path(staging_key), self._path(final_key), os.replace)
 
     def put_file(self, key: str, path: Path) -> None:
         """Move the file at `path` to `key` (a rename when both are on one file system)."""
-        target = self._path(key)
+        self._place(path, self._path(key), shutil.move)
+
+    def _place(self, source: Path, target: Path, move: Callable[[Path, Path], object]) -> None:
+        """Move `source` to `target` durably: its bytes, then the folder entry, on disk."""
         target.parent.mkdir(parents=True, exist_ok=True)
         if self._fsync:
-            _fsync_file(path)
-        shutil.move(path, target)
+            _fsync_file(source)
+        move(source, target)
         if self._fsync:
             _fsync_dir(target.parent)
 
