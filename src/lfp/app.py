@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
+from starlette.middleware.cors import CORSMiddleware
 
 from lfp import __version__
 from lfp.auth.routes import router as auth_router
@@ -24,7 +25,10 @@ from lfp.files.routes import router as files_router
 from lfp.health import router as health_router
 from lfp.jobs.routes import router as jobs_router
 from lfp.processors.routes import router as processors_router
+from lfp.uploads.dropzone_routes import router as dropzone_router
 from lfp.uploads.routes import router as uploads_router
+from lfp.uploads.tus import router as tus_router
+from lfp.uploads.tus_headers import REQUEST_HEADERS, RESPONSE_HEADERS, TusMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,8 @@ def create_app(settings: Settings) -> FastAPI:
     api = APIRouter(prefix="/api/v1")
     api.include_router(auth_router)
     api.include_router(uploads_router)
+    api.include_router(tus_router)
+    api.include_router(dropzone_router)
     api.include_router(files_router)
     api.include_router(jobs_router)
     api.include_router(processors_router)
@@ -74,6 +80,17 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(products_router)
     app.include_router(api)
     app.include_router(health_router)
+    app.add_middleware(TusMiddleware)
+    if settings.cors_allowed_origins:
+        # Outermost, so preflights are answered before anything asks for a token.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allowed_origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=list(REQUEST_HEADERS),
+            expose_headers=list(RESPONSE_HEADERS),
+            max_age=86400,
+        )
     return app
 
 

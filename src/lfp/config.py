@@ -32,6 +32,12 @@ _FORWARD_HOST = re.compile(
     r"|^[0-9a-f.]*(?::[0-9a-f.]*){2,}$"
 )
 
+# A web origin as browsers send it in `Origin`: scheme, host and an optional port.
+_ORIGIN = re.compile(
+    r"^https?://[\w.-]+(?::[0-9]{1,5})?$"
+    r"|^https?://\[[0-9a-f:.]+\](?::[0-9]{1,5})?$"
+)
+
 
 class Settings(BaseSettings):
     """Every tunable of the service. Each field's description states its default."""
@@ -164,6 +170,12 @@ class Settings(BaseSettings):
         "exactly. Matched against the host as written in the URL, never resolved. "
         "Default: none (forwarding disabled).",
     )
+    cors_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Web origins whose pages may call the API from a browser (tus-js-client, "
+        "Uppy, Dropzone on another site), comma-separated or a JSON list: "
+        "`https://app.example.com`, or `*` for any. Default: none (same origin only).",
+    )
     host: str = Field(default="127.0.0.1", description="`lfp serve` bind address.")
     port: int = Field(default=8000, description="`lfp serve` port. Default: 8000.")
 
@@ -174,9 +186,9 @@ class Settings(BaseSettings):
             raise ValueError("only file:///absolute/path storage URLs are supported so far")
         return value
 
-    @field_validator("forward_allowed_hosts", mode="before")
+    @field_validator("forward_allowed_hosts", "cors_allowed_origins", mode="before")
     @classmethod
-    def _split_hosts(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         # From the environment the list arrives as one string: `a,b:8443` or a JSON list.
         if isinstance(value, str):
             text = value.strip()
@@ -195,6 +207,17 @@ class Settings(BaseSettings):
                     f"{entry!r} is not a host, host:port or *.domain "
                     "(no scheme, path or user: LFP_FORWARD_ALLOWED_HOSTS=files.example.com,"
                     "*.backup.example.com:8443)"
+                )
+        return value
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _valid_origins(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry != "*" and not _ORIGIN.fullmatch(entry):
+                raise ValueError(
+                    f"{entry!r} is not a web origin (scheme://host[:port], no path: "
+                    "LFP_CORS_ALLOWED_ORIGINS=https://app.example.com,http://localhost:3000)"
                 )
         return value
 

@@ -14,6 +14,8 @@ from lfp.jobs.runner import JobRunner
 from lfp.jobs.service import JobService
 from lfp.processors.registry import Registry
 from lfp.storage import BlobStore, LocalBlobStore
+from lfp.uploads.append import UploadAppender
+from lfp.uploads.dropzone import DropzoneUploads
 from lfp.uploads.service import UploadService
 
 
@@ -28,6 +30,8 @@ class AppContext:
     users: UserService
     files: FileService
     uploads: UploadService
+    appender: UploadAppender
+    dropzone: DropzoneUploads
     verifier: Verifier
     registry: Registry
     runner: JobRunner
@@ -46,6 +50,7 @@ def build_context(settings: Settings) -> AppContext:
     executor = build_executor(settings, runner)
     jobs = JobService(db, store, registry, executor, settings)
     verifier = Verifier(db, store, on_settled=jobs.file_settled)
+    uploads = UploadService(db, store, settings, verifier, jobs)
     return AppContext(
         settings=settings,
         db=db,
@@ -53,7 +58,9 @@ def build_context(settings: Settings) -> AppContext:
         jwt_secret=load_or_create_jwt_secret(settings),
         users=UserService(db),
         files=files,
-        uploads=UploadService(db, store, settings, verifier, jobs),
+        uploads=uploads,
+        appender=UploadAppender(db, store, settings, uploads),
+        dropzone=DropzoneUploads(uploads),
         verifier=verifier,
         registry=registry,
         runner=runner,

@@ -51,6 +51,13 @@ class NotAuthenticated(LfpError):
     title = "Not authenticated"
 
 
+class Forbidden(LfpError):
+    """The request is understood but never allowed on this resource."""
+
+    status = 403
+    title = "Forbidden"
+
+
 class NotFound(LfpError):
     """The resource does not exist, or belongs to someone else."""
 
@@ -65,11 +72,32 @@ class Conflict(LfpError):
     title = "Conflict"
 
 
+class Gone(LfpError):
+    """The resource existed but was terminated or expired."""
+
+    status = 410
+    title = "Gone"
+
+
+class PreconditionFailed(LfpError):
+    """A precondition the client set (say a protocol version) does not hold."""
+
+    status = 412
+    title = "Precondition failed"
+
+
 class TooLarge(LfpError):
     """The content is larger than this server accepts."""
 
     status = 413
     title = "Content too large"
+
+
+class UnsupportedMediaType(LfpError):
+    """The body is not of a type this endpoint takes."""
+
+    status = 415
+    title = "Unsupported media type"
 
 
 class RangeNotSatisfiable(LfpError):
@@ -84,6 +112,20 @@ class Unprocessable(LfpError):
 
     status = 422
     title = "Unprocessable content"
+
+
+class Locked(LfpError):
+    """Another request holds the resource; retry after it finishes."""
+
+    status = 423
+    title = "Locked"
+
+
+class ChecksumMismatch(LfpError):
+    """The body does not match the checksum the client sent with it (tus's 460)."""
+
+    status = 460
+    title = "Checksum mismatch"
 
 
 class InsufficientStorage(LfpError):

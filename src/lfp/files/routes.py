@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
@@ -14,10 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from lfp.deps import Context, CurrentUser
-from lfp.errors import BadRequest, Unprocessable
+from lfp.errors import BadRequest
 from lfp.files.responses import ranged_response
 from lfp.files.schemas import FileOut, Page, UploadedFileOut
 from lfp.uploads.multipart import read_file_field
+from lfp.uploads.schemas import parse_params
 
 router = APIRouter(prefix="/files", tags=["files"])
 
@@ -57,7 +57,7 @@ async def upload_file(
 
     With `processor` (and `params`), the job is queued too; its id is in `job_id`.
     """
-    parsed_params = _json_object(params)
+    parsed_params = parse_params(params)
     try:
         field = await read_file_field(request.headers.get("content-type"), request.stream())
         done = await context.uploads.upload_stream(
@@ -143,18 +143,6 @@ async def download_file(
         headers=headers,
         range_header=range_header,
     )
-
-
-def _json_object(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise Unprocessable(f"params is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise Unprocessable("params must be a JSON object")
-    return value
 
 
 def _etags(header: str) -> set[str]:

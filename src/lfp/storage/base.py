@@ -42,6 +42,18 @@ class BlobStore(Protocol):
     def open_part(self, key: str, index: int, offset: int, length: int) -> PartWriter:
         """A writer for part `index`, covering `length` bytes at `offset` of staging `key`."""
 
+    def open_append(self, key: str, offset: int, max_length: int) -> PartWriter:
+        """A writer appending up to `max_length` bytes at `offset` of staging `key` (tus).
+
+        Unlike a part, an append may stop short: `commit` keeps whatever was written.
+        """
+
+    def concatenate(self, key: str, sources: Sequence[str]) -> None:
+        """Make staging `key` hold the staging blobs `sources` end to end; they stay as they are.
+
+        Stores that can share data between blobs (reflinks, server-side copies) do so.
+        """
+
     def publish(self, staging_key: str, final_key: str) -> None:
         """Atomically make the staging blob readable under `final_key` (and gone from staging)."""
 

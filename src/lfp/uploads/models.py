@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lfp.db.base import Base, IdMixin
@@ -20,6 +20,15 @@ class UploadState(enum.StrEnum):
     completed = "completed"
     aborted = "aborted"
     expired = "expired"
+    # A tus partial upload whose bytes went into a final (concatenated) upload.
+    concatenated = "concatenated"
+
+
+class ConcatRole(enum.StrEnum):
+    """An upload's part in tus concatenation."""
+
+    partial = "partial"
+    final = "final"
 
 
 class ChunkState(enum.StrEnum):
@@ -33,6 +42,7 @@ class Upload(IdMixin, Base):
     """A file on its way in: its declared shape and where its bytes are being written."""
 
     __tablename__ = "uploads"
+    __table_args__ = (UniqueConstraint("owner_id", "client_ref"),)
 
     owner_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
@@ -52,6 +62,22 @@ class Upload(IdMixin, Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
     file_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("files.id", ondelete="SET NULL"))
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    # Uploads written in order (tus) instead of in indexed chunks: the bytes received so far.
+    # None for chunked uploads; the two ways never mix on one upload.
+    offset: Mapped[int | None] = mapped_column(BigInteger)
+    # Which request is appending to an in-order upload, and until when without news from it:
+    # a lease, so appends are serialised across API servers and a dead server's lock lapses.
+    append_claim: Mapped[uuid.UUID | None] = mapped_column()
+    append_lease_until: Mapped[datetime | None] = mapped_column()
+    # tus concatenation: a partial upload, or a final one joined from `parts` (upload ids).
+    concat: Mapped[ConcatRole | None] = mapped_column(
+        Enum(ConcatRole, native_enum=False, length=10)
+    )
+    parts: Mapped[list[str] | None] = mapped_column(JSON)
+    # The client's own metadata, returned as given (tus Upload-Metadata).
+    client_metadata: Mapped[str | None] = mapped_column(Text)
+    # The client's own name for the upload (Dropzone's dzuuid), unique per owner.
+    client_ref: Mapped[str | None] = mapped_column(String(200))
 
 
 class UploadChunk(Base):

@@ -20,13 +20,21 @@ class _Part:
         return parse_options_header(self.headers.get(b"content-disposition", b""))
 
 
+# Text fields before the file part are kept (Dropzone's chunk fields) up to these sizes;
+# longer ones are dropped, so a form cannot make the server hold much of it in memory.
+MAX_FIELD_BYTES = 8192
+MAX_FIELDS = 100
+
+
 @dataclass
 class FileField:
-    """The file part of a form: its name, type and its bytes as a stream."""
+    """The file part of a form: its name, type, its bytes as a stream, and the text fields
+    that came before it."""
 
     filename: str
     content_type: str | None
     stream: AsyncIterator[bytes]
+    fields: dict[str, str] = field(default_factory=dict)
 
 
 async def read_file_field(
@@ -98,12 +106,27 @@ async def read_file_field(
         events.clear()
 
     stream = parsed_events()
+    fields: dict[str, str] = {}
+    current: tuple[str, bytearray] | None = None
     async for kind_, value in stream:
+        if kind_ == "data" and current is not None:
+            assert isinstance(value, bytes)
+            if len(current[1]) + len(value) <= MAX_FIELD_BYTES:
+                current[1].extend(value)
+            else:
+                current = None
+            continue
+        if kind_ == "end" and current is not None:
+            if len(fields) < MAX_FIELDS:
+                fields[current[0]] = current[1].decode("utf-8", "replace")
+            current = None
         if kind_ != "begin":
             continue
         assert isinstance(value, _Part)
         _, disposition = value.disposition
-        if disposition.get(b"name", b"").decode("utf-8", "replace") != field_name:
+        name = disposition.get(b"name", b"").decode("utf-8", "replace")
+        if name != field_name:
+            current = None if b"filename" in disposition else (name, bytearray())
             continue
         filename = disposition.get(b"filename", b"").decode("utf-8", "replace") or "upload"
         part_type = value.headers.get(b"content-type")
@@ -118,5 +141,5 @@ async def read_file_field(
             raise BadRequest("the multipart body ended inside the file part")
 
         media_type = media_type_or_none(part_type.decode("latin-1")) if part_type else None
-        return FileField(filename, media_type, data())
+        return FileField(filename, media_type, data(), fields)
     raise Unprocessable(f"the form has no `{field_name}` file field")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import datetime
@@ -9,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from lfp.errors import Unprocessable
 from lfp.uploads.models import UploadState
 
 CHECKSUM_PATTERN = r"^(sha256:[0-9a-fA-F]{64}|md5:[0-9a-fA-F]{32})$"
@@ -30,6 +32,19 @@ def clean_filename(value: str) -> str:
     if not name or name in {".", ".."}:
         raise ValueError("filename must name a file")
     return name
+
+
+def parse_params(text: str | None) -> dict[str, Any] | None:
+    """A processor's params sent as JSON text (a query, form field or tus metadata)."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise Unprocessable(f"params is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise Unprocessable("params must be a JSON object")
+    return value
 
 
 def normalise_checksum(value: str | None) -> str | None:
@@ -104,4 +119,17 @@ class CompleteOut(BaseModel):
     """The file an upload became, and the job queued on it, if any."""
 
     file_id: uuid.UUID
+    job_id: uuid.UUID | None = None
+
+
+class DropzoneOut(BaseModel):
+    """Where a Dropzone upload stands after a chunk or a finalize call."""
+
+    upload_id: uuid.UUID | None = Field(
+        description="The upload behind the Dropzone file (null for an unchunked file)."
+    )
+    received: int = Field(description="Chunks stored so far.")
+    chunk_count: int
+    complete: bool = Field(description="Whether the upload has become a file.")
+    file_id: uuid.UUID | None = None
     job_id: uuid.UUID | None = None

@@ -7,7 +7,7 @@ stored and its digest matched, so a failed request never leaves a chunk half-rec
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import hashlib
 import logging
 import uuid
@@ -29,21 +29,33 @@ from lfp.errors import BadRequest, Conflict, InsufficientStorage, NotFound, TooL
 from lfp.files.models import FileState, StoredFile
 from lfp.files.verify import Verifier
 from lfp.jobs.service import JobService
-from lfp.storage import BlobStore, PartWriter, StorageFull
-from lfp.uploads.models import ChunkState, Upload, UploadChunk, UploadState
+from lfp.storage import BlobStore, StorageFull
+from lfp.uploads.models import ChunkState, ConcatRole, Upload, UploadChunk, UploadState
 from lfp.uploads.schemas import CompleteOut, UploadOut
 from lfp.uploads.streams import split_stream
+from lfp.uploads.writing import write_body
 
 log = logging.getLogger(__name__)
-
-# Bytes gathered from the request before one hop to a worker thread writes them: big
-# enough that thread hops cost nothing, small enough that parallel chunks stay cheap.
-WRITE_BLOCK = 1 << 20
 
 
 def chunk_count(size: int, chunk_size: int) -> int:
     """How many chunks a file of `size` bytes has."""
     return -(-size // chunk_size)
+
+
+@dataclass(frozen=True)
+class ProtocolFields:
+    """What the tus and Dropzone adapters add to an upload they create."""
+
+    # Written in order from offset 0 (tus), not in indexed chunks.
+    in_order: bool = False
+    concat: ConcatRole | None = None
+    parts: list[str] | None = None
+    client_metadata: str | None = None
+    # The client's own name for the upload; creating it again returns the first one.
+    client_ref: str | None = None
+    # Smallest chunk size allowed instead of the server's (clients with small fixed chunks).
+    min_chunk_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -89,9 +101,19 @@ class UploadService:
         content_type: str | None = None,
         processor: str | None = None,
         params: dict[str, Any] | None = None,
+        protocol: ProtocolFields | None = None,
     ) -> UploadOut:
-        """Start an upload of `size` bytes (None: declared later) in chunks of `chunk_size`."""
+        """Start an upload of `size` bytes (None: declared later) in chunks of `chunk_size`.
+
+        `protocol` carries what the tus and Dropzone adapters add. An upload with a
+        `client_ref` the owner already used is returned as it is, not created again.
+        """
         settings = self._settings
+        protocol = protocol or ProtocolFields()
+        if protocol.client_ref is not None:
+            existing = self.find_by_client_ref(owner_id, protocol.client_ref)
+            if existing is not None:
+                return existing
         if processor is not None:
             # Checked now, so a bad job is refused before gigabytes are sent, not after.
             params = self._jobs.validate(processor, params)
@@ -102,15 +124,7 @@ class UploadService:
                 f"{size} bytes is more than this server accepts ({settings.max_upload_size})"
             )
         chunk_size = chunk_size or settings.default_chunk_size
-        single_chunk = size is not None and size <= chunk_size
-        if chunk_size > settings.max_chunk_size or (
-            chunk_size < settings.min_chunk_size and not single_chunk
-        ):
-            raise Unprocessable(
-                f"chunk_size must be between {settings.min_chunk_size} and "
-                f"{settings.max_chunk_size} bytes (only a file that fits in one chunk may "
-                "use a smaller one)"
-            )
+        self._check_chunk_size(size, chunk_size, protocol.min_chunk_size)
         self._check_free_space(size or 0)
         upload_id = uuid.uuid4()
         upload = Upload(
@@ -126,6 +140,11 @@ class UploadService:
             state=UploadState.open,
             staging_key=f"uploads/{upload_id}",
             expires_at=self._next_expiry(),
+            offset=0 if protocol.in_order else None,
+            concat=protocol.concat,
+            parts=protocol.parts,
+            client_metadata=protocol.client_metadata,
+            client_ref=protocol.client_ref,
         )
         try:
             self._store.create_staging(upload.staging_key, size)
@@ -134,10 +153,38 @@ class UploadService:
         try:
             with self._db.write() as session:
                 session.add(upload)
+        except IntegrityError:
+            # Another request created the upload with this client_ref first: use that one.
+            self._store.delete(upload.staging_key)
+            if protocol.client_ref is not None:
+                existing = self.find_by_client_ref(owner_id, protocol.client_ref)
+                if existing is not None:
+                    return existing
+            raise
         except BaseException:
             self._store.delete(upload.staging_key)
             raise
         return _view(upload, [])
+
+    def _check_chunk_size(self, size: int | None, chunk_size: int, floor: int | None) -> None:
+        settings = self._settings
+        floor = settings.min_chunk_size if floor is None else floor
+        single_chunk = size is not None and size <= chunk_size
+        if chunk_size > settings.max_chunk_size or (chunk_size < floor and not single_chunk):
+            raise Unprocessable(
+                f"chunk_size must be between {floor} and {settings.max_chunk_size} bytes "
+                "(only a file that fits in one chunk may use a smaller one)"
+            )
+
+    def find_by_client_ref(self, owner_id: uuid.UUID, client_ref: str) -> UploadOut | None:
+        """The owner's upload the client named `client_ref`, if there is one."""
+        with self._db.read() as session:
+            upload_id = session.scalar(
+                select(Upload.id)
+                .where(Upload.owner_id == owner_id)
+                .where(Upload.client_ref == client_ref)
+            )
+        return self.get(owner_id, upload_id) if upload_id is not None else None
 
     def get(self, owner_id: uuid.UUID, upload_id: uuid.UUID) -> UploadOut:
         """The upload with its received chunks; `NotFound` unless `owner_id` owns it."""
@@ -179,7 +226,17 @@ class UploadService:
             # Hashing costs a fifth of the server's CPU per byte, so it is done only when the
             # client declared a digest; a re-sent chunk is compared by reading it back.
             hasher = hashlib.sha256() if expected_sha256 is not None else None
-            received = await self._stream(claim, upload_id, index, body, writer, hasher)
+            received = await write_body(
+                body,
+                writer,
+                max_length=claim.max_length,
+                too_long=lambda: BadRequest(
+                    f"chunk {index} is longer than its {claim.max_length} bytes"
+                ),
+                hasher=hasher,
+                renew=functools.partial(self._renew, upload_id, index, claim.token),
+                renew_every=self._settings.chunk_lease_seconds / 3,
+            )
             _check_length(claim, received)
             if hasher is not None and hasher.digest() != expected_sha256:
                 raise Unprocessable("Content-Digest does not match the chunk's bytes")
@@ -192,62 +249,6 @@ class UploadService:
         sha256 = hasher.hexdigest() if hasher is not None else None
         await to_thread.run_sync(self._record, upload_id, index, claim.token, sha256, received)
         return True
-
-    async def _stream(
-        self,
-        claim: _Claim,
-        upload_id: uuid.UUID,
-        index: int,
-        body: AsyncIterator[bytes],
-        writer: PartWriter,
-        hasher: Any,
-    ) -> int:
-        """Write (and hash into `hasher`, if any) `body` while it arrives; the byte count.
-
-        Blocks are written by a worker thread while the next block is received, so disk
-        and network overlap; at most two blocks per request are held in memory.
-        """
-        loop = asyncio.get_running_loop()
-        received = 0
-        pending: list[bytes] = []
-        pending_size = 0
-        in_flight: asyncio.Future[None] | None = None
-        lease_every = self._settings.chunk_lease_seconds / 3
-        next_renewal = loop.time() + lease_every
-
-        def write(blocks: list[bytes]) -> None:
-            if hasher is not None:
-                for block in blocks:
-                    hasher.update(block)
-            writer.write(blocks)
-
-        try:
-            async for piece in body:
-                received += len(piece)
-                if received > claim.max_length:
-                    raise BadRequest(f"chunk {index} is longer than its {claim.max_length} bytes")
-                pending.append(piece)
-                pending_size += len(piece)
-                if pending_size >= WRITE_BLOCK:
-                    if in_flight is not None:
-                        await in_flight
-                    in_flight = loop.run_in_executor(None, write, pending)
-                    pending, pending_size = [], 0
-                if loop.time() >= next_renewal:
-                    await to_thread.run_sync(self._renew, upload_id, index, claim.token)
-                    next_renewal = loop.time() + lease_every
-            if in_flight is not None:
-                await in_flight
-                in_flight = None
-            if pending:
-                await loop.run_in_executor(None, write, pending)
-        except StorageFull as exc:
-            raise InsufficientStorage(str(exc)) from exc
-        finally:
-            if in_flight is not None:  # never let the writer close under a running write
-                with anyio.CancelScope(shield=True):
-                    await asyncio.wait([in_flight])
-        return received
 
     async def _compare_resent(
         self,
@@ -295,6 +296,8 @@ class UploadService:
             upload = _owned(session, owner_id, upload_id, lock=True)
             if upload.state != UploadState.open:
                 raise Conflict(f"upload is {upload.state.value}, it takes no more chunks")
+            if upload.offset is not None:
+                raise Conflict("this upload is written in order (tus); it takes no indexed chunks")
             max_length, exact = self._chunk_bounds(upload, index)
             if length is not None and (length > max_length or (exact and length != max_length)):
                 expected = f"{max_length}" if exact else f"at most {max_length}"
@@ -442,54 +445,77 @@ class UploadService:
         """
         with self._db.write() as session:
             upload = _owned(session, owner_id, upload_id, lock=True)
-            if upload.state == UploadState.completed and upload.file_id is not None:
-                return CompleteOut(file_id=upload.file_id, job_id=upload.job_id)
-            if upload.state != UploadState.open:
-                raise Conflict(f"upload is {upload.state.value} and cannot be completed")
+            done = self.complete_locked(session, upload, checksum=checksum, size=size)
+        self._verifier.submit(done.file_id)
+        return done
+
+    def complete_locked(
+        self,
+        session: Session,
+        upload: Upload,
+        *,
+        checksum: str | None = None,
+        size: int | None = None,
+    ) -> CompleteOut:
+        """`complete` inside the caller's transaction, on an upload row it holds locked.
+
+        The caller submits the file for verification (`submit_verification`) once its
+        transaction has committed.
+        """
+        if upload.state == UploadState.completed and upload.file_id is not None:
+            return CompleteOut(file_id=upload.file_id, job_id=upload.job_id)
+        if upload.state != UploadState.open:
+            raise Conflict(f"upload is {upload.state.value} and cannot be completed")
+        if upload.offset is not None:
+            _check_appended(upload, size)
+        else:
             stored = dict(
                 session.execute(
                     select(UploadChunk.index, UploadChunk.size)
-                    .where(UploadChunk.upload_id == upload_id)
+                    .where(UploadChunk.upload_id == upload.id)
                     .where(UploadChunk.state == ChunkState.stored)
                 ).all()
             )
             upload.size = self._final_size(upload, size, stored)
             _check_chunks(upload, stored)
-            if checksum and upload.checksum and checksum != upload.checksum:
-                raise Conflict(
-                    f"checksum {checksum} differs from {upload.checksum} declared at creation"
-                )
-            file_id = uuid.uuid4()
-            file = StoredFile(
-                id=file_id,
-                owner_id=owner_id,
-                filename=upload.filename,
-                content_type=upload.content_type,
-                size=upload.size,
-                state=FileState.verifying,
-                expected_checksum=checksum or upload.checksum,
-                staging_key=upload.staging_key,
-                storage_key=f"files/{file_id}",
-                created_at=utcnow(),
+        if checksum and upload.checksum and checksum != upload.checksum:
+            raise Conflict(
+                f"checksum {checksum} differs from {upload.checksum} declared at creation"
             )
-            session.add(file)
-            session.flush()
-            upload.state = UploadState.completed
-            upload.file_id = file_id
-            if upload.processor is not None:
-                job = self._jobs.add(
-                    session,
-                    file,
-                    upload.processor,
-                    upload.params or {},
-                    upload_started_at=upload.created_at,
-                )
-                upload.job_id = job.id
-            if checksum:
-                upload.checksum = checksum
-            done = CompleteOut(file_id=file_id, job_id=upload.job_id)
+        assert upload.size is not None
+        file_id = uuid.uuid4()
+        file = StoredFile(
+            id=file_id,
+            owner_id=upload.owner_id,
+            filename=upload.filename,
+            content_type=upload.content_type,
+            size=upload.size,
+            state=FileState.verifying,
+            expected_checksum=checksum or upload.checksum,
+            staging_key=upload.staging_key,
+            storage_key=f"files/{file_id}",
+            created_at=utcnow(),
+        )
+        session.add(file)
+        session.flush()
+        upload.state = UploadState.completed
+        upload.file_id = file_id
+        if upload.processor is not None:
+            job = self._jobs.add(
+                session,
+                file,
+                upload.processor,
+                upload.params or {},
+                upload_started_at=upload.created_at,
+            )
+            upload.job_id = job.id
+        if checksum:
+            upload.checksum = checksum
+        return CompleteOut(file_id=file_id, job_id=upload.job_id)
+
+    def submit_verification(self, file_id: uuid.UUID) -> None:
+        """Start verifying a file that `complete_locked` created, once it is committed."""
         self._verifier.submit(file_id)
-        return done
 
     def _final_size(self, upload: Upload, declared: int | None, stored: dict[int, int]) -> int:
         if declared is not None:
@@ -577,6 +603,18 @@ def _check_length(claim: _Claim, received: int) -> None:
         raise BadRequest(f"the body had {received} bytes; this chunk takes {expected}")
 
 
+def _check_appended(upload: Upload, declared: int | None) -> None:
+    assert upload.offset is not None
+    if declared is not None and upload.size is not None and declared != upload.size:
+        raise Conflict(f"size {declared} differs from {upload.size} declared at creation")
+    size = upload.size if upload.size is not None else declared
+    if size is None:
+        raise Conflict("the upload's length is not declared yet")
+    if upload.offset != size:
+        raise Conflict(f"{upload.offset} of {size} bytes have arrived")
+    upload.size = size
+
+
 def _check_chunks(upload: Upload, stored: dict[int, int]) -> None:
     assert upload.size is not None
     count = chunk_count(upload.size, upload.chunk_size)
@@ -611,7 +649,9 @@ def _view(upload: Upload, received: list[tuple[int, int]]) -> UploadOut:
         if upload.size is not None
         else None,
         received=[index for index, _ in received],
-        bytes_received=sum(size for _, size in received),
+        bytes_received=upload.offset
+        if upload.offset is not None
+        else sum(size for _, size in received),
         state=upload.state,
         checksum=upload.checksum,
         processor=upload.processor,

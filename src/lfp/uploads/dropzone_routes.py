@@ -1,0 +1,151 @@
+"""HTTP routes for Dropzone.js: chunks (or whole files) as forms, and the finalize call.
+
+Errors are problem+json with an extra `error` member holding the detail, which is where
+Dropzone's default error display looks for a message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from lfp.deps import Context, CurrentUser
+from lfp.errors import BadRequest, LfpError
+from lfp.uploads.dropzone import DropzoneChunk
+from lfp.uploads.multipart import read_file_field
+from lfp.uploads.schemas import DropzoneOut, clean_filename, parse_params
+
+router = APIRouter(prefix="/dropzone", tags=["dropzone"])
+
+# A finalize call carries a few fields; nothing bigger is read into memory.
+_MAX_FINALIZE_BODY = 64 * 1024
+
+_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "dzuuid": {"type": "string"},
+                        "dzchunkindex": {"type": "integer"},
+                        "dztotalchunkcount": {"type": "integer"},
+                        "dzchunkbyteoffset": {"type": "integer"},
+                        "dzchunksize": {"type": "integer"},
+                        "dztotalfilesize": {"type": "integer"},
+                        "dzfilename": {"type": "string"},
+                        "processor": {"type": "string"},
+                        "params": {"type": "string", "description": "JSON object"},
+                        "file": {"type": "string", "format": "binary"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@contextmanager
+def _dropzone_errors() -> Iterator[None]:
+    try:
+        yield
+    except LfpError as exc:
+        exc.extra.setdefault("error", exc.detail)
+        raise
+    except ClientDisconnect:
+        raise BadRequest(
+            "the connection closed before the whole chunk arrived",
+            extra={"error": "the connection closed before the whole chunk arrived"},
+        ) from None
+
+
+@router.post("", response_model=DropzoneOut, openapi_extra=_FORM)
+async def receive(request: Request, user: CurrentUser, context: Context) -> DropzoneOut:
+    """Store one Dropzone chunk, or a whole file Dropzone sent unchunked.
+
+    Fields must come before the `file` part (Dropzone sends them so). A retried chunk is
+    harmless; the upload completes when its last missing chunk arrives.
+    """
+    with _dropzone_errors():
+        form = await read_file_field(request.headers.get("content-type"), request.stream())
+        fields = form.fields
+        filename = _filename(fields.get("dzfilename") or form.filename)
+        processor = fields.get("processor") or None
+        params = parse_params(fields.get("params") or None)
+        chunk = DropzoneChunk.from_fields(fields)
+        if chunk is None:
+            done = await context.uploads.upload_stream(
+                user.id,
+                filename=filename,
+                content_type=form.content_type,
+                stream=form.stream,
+                processor=processor,
+                params=params,
+            )
+            return DropzoneOut(
+                upload_id=None,
+                received=1,
+                chunk_count=1,
+                complete=True,
+                file_id=done.file_id,
+                job_id=done.job_id,
+            )
+        return await context.dropzone.receive(
+            user.id,
+            chunk,
+            form.stream,
+            filename=filename,
+            content_type=form.content_type,
+            processor=processor,
+            params=params,
+        )
+
+
+@router.post("/finalize", response_model=DropzoneOut)
+async def finalize(
+    request: Request,
+    user: CurrentUser,
+    context: Context,
+    dzuuid: Annotated[str | None, Query(max_length=100)] = None,
+) -> DropzoneOut:
+    """Complete a chunked upload (call it from Dropzone's `chunksUploaded` hook).
+
+    `dzuuid` comes as a query parameter, a form field or a JSON member; 409 lists the
+    chunks still missing.
+    """
+    with _dropzone_errors():
+        ref = dzuuid or await _dzuuid_from_body(request)
+        return await run_in_threadpool(context.dropzone.finalize, user.id, ref)
+
+
+async def _dzuuid_from_body(request: Request) -> str:
+    content_type = request.headers.get("content-type", "")
+    if int(request.headers.get("content-length") or 0) > _MAX_FINALIZE_BODY:
+        raise BadRequest(f"a finalize body is at most {_MAX_FINALIZE_BODY} bytes")
+    value: object = None
+    if content_type.startswith("application/json"):
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            raise BadRequest("the body is not valid JSON") from None
+        value = body.get("dzuuid") if isinstance(body, dict) else None
+    elif content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get("dzuuid")
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest("name the upload: dzuuid as a query parameter, form field or JSON member")
+    return value
+
+
+def _filename(name: str) -> str:
+    try:
+        return clean_filename(name)
+    except ValueError:
+        return "upload"
