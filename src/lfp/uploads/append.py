@@ -8,6 +8,7 @@ on its row, which holds across API servers and lapses when its holder dies.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import uuid
@@ -36,11 +37,10 @@ from lfp.errors import (
 from lfp.storage import BlobStore, StorageError
 from lfp.uploads.models import ConcatRole, Upload, UploadState
 from lfp.uploads.service import ProtocolFields, UploadService
-from lfp.uploads.writing import BodyCut, write_body
+from lfp.uploads.writing import BodyCut, Progress, write_body
 
-# How long an append waits for another append to the same upload to finish before it
-# answers 423: long enough to serialise a client's overlapping retries, short enough that
-# a request never hangs on a lock held by a dead connection.
+# How long an append waits for the append holding the upload to stop (which it does within
+# a second of being asked) before it answers 423: only a hung or dead holder takes longer.
 LOCK_WAIT_SECONDS = 3.0
 LOCK_POLL_SECONDS = 0.05
 
@@ -77,10 +77,18 @@ class _Lease:
     token: uuid.UUID
 
 
-class _Busy(Exception):
-    def __init__(self, retry_after: float) -> None:
-        super().__init__("another request is appending to this upload")
-        self.retry_after = retry_after
+@dataclass(frozen=True)
+class _Busy:
+    """Another append holds the lease for `retry_after` more seconds at most."""
+
+    retry_after: float
+
+
+@dataclass
+class _Stop:
+    """Why an append's heartbeat stopped it: another request `asked`, or the lease was `lost`."""
+
+    reason: str | None = None
 
 
 class UploadAppender:
@@ -177,6 +185,7 @@ class UploadAppender:
         upload its length. With a `checksum` nothing is kept unless the whole body arrived
         and matched; without one, a body cut off midway keeps the bytes that arrived
         (`BodyCut` is raised after they are recorded), so the client resumes from there.
+        A newer append to the same upload stops this one the same way (`Conflict`).
         """
         lease = await self._acquire(owner_id, upload_id, offset, length, declared_size)
         release = functools.partial(self._release, upload_id, lease.token)
@@ -189,18 +198,32 @@ class UploadAppender:
                 await to_thread.run_sync(release)
             raise
         hasher = hashlib.new(checksum.algorithm) if checksum is not None else None
+        progress = Progress()
+        stopped = _Stop()
         try:
-            received = await write_body(
-                body,
-                writer,
-                max_length=lease.max_length,
-                too_long=lambda: TooLarge(
-                    f"the body runs past the upload's end ({lease.max_length} bytes were left)"
-                ),
-                hasher=hasher,
-                renew=functools.partial(self._renew, upload_id, lease.token),
-                renew_every=self._settings.chunk_lease_seconds / 3,
-            )
+            with anyio.CancelScope() as holding:
+                # A task of its own, not a task group: errors of the write stay plain.
+                heartbeat = asyncio.create_task(
+                    self._keep_lease(upload_id, lease.token, holding, stopped)
+                )
+                try:
+                    received = await write_body(
+                        body,
+                        writer,
+                        max_length=lease.max_length,
+                        too_long=lambda: TooLarge(
+                            "the body runs past the upload's end "
+                            f"({lease.max_length} bytes were left)"
+                        ),
+                        hasher=hasher,
+                        progress=progress,
+                    )
+                finally:
+                    heartbeat.cancel()
+                    with anyio.CancelScope(shield=True):
+                        await asyncio.gather(heartbeat, return_exceptions=True)
+            if stopped.reason is not None:
+                raise BodyCut(progress.written)
             if checksum is not None and hasher is not None and hasher.digest() != checksum.digest:
                 raise ChecksumMismatch(
                     f"the body's {checksum.algorithm} does not match Upload-Checksum; "
@@ -208,20 +231,48 @@ class UploadAppender:
                 )
             await to_thread.run_sync(writer.commit)
         except BodyCut as cut:
+            keep = checksum is None and cut.received > 0 and stopped.reason != "lost"
             with anyio.CancelScope(shield=True):
-                if checksum is None and cut.received:
+                if keep:
                     await to_thread.run_sync(writer.commit)
                     await to_thread.run_sync(self._record, upload_id, lease.token, cut.received)
                 else:
                     await to_thread.run_sync(writer.abort)
                     await to_thread.run_sync(release)
-            raise
+            if stopped.reason is None:
+                raise
+            if stopped.reason == "lost":
+                raise Conflict(
+                    "this request lost its hold on the upload (the server could not renew it); "
+                    "nothing was kept"
+                ) from None
+            kept = (
+                f"the {cut.received} bytes that had arrived were kept"
+                if keep
+                else "nothing was kept"
+            )
+            raise Conflict(
+                f"another request for this upload arrived, so this one stopped; {kept}"
+            ) from None
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await to_thread.run_sync(writer.abort)
                 await to_thread.run_sync(release)
             raise
         return await to_thread.run_sync(self._record, upload_id, lease.token, received)
+
+    async def _keep_lease(
+        self, upload_id: uuid.UUID, token: uuid.UUID, holding: anyio.CancelScope, stop: _Stop
+    ) -> None:
+        """Renew the lease while the append runs; cancel `holding` when asked to let go."""
+        interval = min(1.0, self._settings.chunk_lease_seconds / 3)
+        while True:
+            await anyio.sleep(interval)
+            reason = await to_thread.run_sync(self._renew, upload_id, token)
+            if reason is not None:
+                stop.reason = reason
+                holding.cancel()
+                return
 
     async def _acquire(
         self,
@@ -231,20 +282,23 @@ class UploadAppender:
         length: int | None,
         declared_size: int | None,
     ) -> _Lease:
-        """The append lease on the upload, waiting a little for another append to finish."""
+        """The append lease on the upload; a holder still appending is asked to stop first."""
         waited = 0.0
         while True:
-            try:
-                return await to_thread.run_sync(
-                    self._lease, owner_id, upload_id, offset, length, declared_size
+            lease = await to_thread.run_sync(
+                self._lease, owner_id, upload_id, offset, length, declared_size
+            )
+            if isinstance(lease, _Lease):
+                return lease
+            if waited >= LOCK_WAIT_SECONDS:
+                # The holder did not let go: its server is hung or dead, and its lease
+                # lapses at the latest `retry_after` from now.
+                seconds = max(1, int(lease.retry_after + 0.999))
+                raise Locked(
+                    "another request is appending to this upload and did not stop; "
+                    f"retry in {seconds} s",
+                    headers={"Retry-After": str(seconds)},
                 )
-            except _Busy as busy:
-                if waited >= LOCK_WAIT_SECONDS:
-                    seconds = max(1, int(busy.retry_after + 0.999))
-                    raise Locked(
-                        "another request is appending to this upload; retry once it is done",
-                        headers={"Retry-After": str(seconds)},
-                    ) from None
             await anyio.sleep(LOCK_POLL_SECONDS)
             waited += LOCK_POLL_SECONDS
 
@@ -255,7 +309,7 @@ class UploadAppender:
         offset: int,
         length: int | None,
         declared_size: int | None,
-    ) -> _Lease:
+    ) -> _Lease | _Busy:
         now = utcnow()
         with self._db.write() as session:
             upload = self._owned(session, owner_id, upload_id, lock=True)
@@ -265,7 +319,9 @@ class UploadAppender:
             if upload.state != UploadState.open:
                 raise Conflict(f"upload is {upload.state.value}, it takes no more bytes")
             if upload.append_lease_until is not None and upload.append_lease_until > now:
-                raise _Busy((upload.append_lease_until - now).total_seconds())
+                # Committed with this transaction: the holder sees it at its next heartbeat.
+                upload.append_stop = True
+                return _Busy((upload.append_lease_until - now).total_seconds())
             assert upload.offset is not None
             if offset != upload.offset:
                 raise Conflict(
@@ -285,6 +341,7 @@ class UploadAppender:
             token = uuid.uuid4()
             upload.append_claim = token
             upload.append_lease_until = now + timedelta(seconds=self._settings.chunk_lease_seconds)
+            upload.append_stop = None
             return _Lease(upload.staging_key, upload.offset, max_length, token)
 
     def _declare_size(self, upload: Upload, size: int) -> None:
@@ -301,12 +358,17 @@ class UploadAppender:
             raise BadRequest(f"Upload-Length {size} is less than the {upload.offset} bytes sent")
         upload.size = size
 
-    def _renew(self, upload_id: uuid.UUID, token: uuid.UUID) -> None:
+    def _renew(self, upload_id: uuid.UUID, token: uuid.UUID) -> str | None:
+        """Extend the lease; why the holder must stop instead, if it must."""
         lease_until = utcnow() + timedelta(seconds=self._settings.chunk_lease_seconds)
         with self._db.write() as session:
             upload = session.get(Upload, upload_id, with_for_update=True)
-            if upload is not None and upload.append_claim == token:
-                upload.append_lease_until = lease_until
+            if upload is None or upload.append_claim != token:
+                return "lost"
+            if upload.append_stop:
+                return "asked"
+            upload.append_lease_until = lease_until
+            return None
 
     def _release(self, upload_id: uuid.UUID, token: uuid.UUID) -> None:
         with self._db.write() as session:
@@ -314,6 +376,7 @@ class UploadAppender:
             if upload is not None and upload.append_claim == token:
                 upload.append_claim = None
                 upload.append_lease_until = None
+                upload.append_stop = None
 
     def _record(self, upload_id: uuid.UUID, token: uuid.UUID, received: int) -> InOrderUpload:
         """Move the offset past `received` bytes and release the lease; complete at the end."""
@@ -328,6 +391,7 @@ class UploadAppender:
             upload.offset += received
             upload.append_claim = None
             upload.append_lease_until = None
+            upload.append_stop = None
             upload.expires_at = utcnow() + timedelta(seconds=self._settings.upload_expiry_seconds)
             if upload.offset == upload.size and upload.concat is None:
                 submit = self._uploads.complete_locked(session, upload).file_id
@@ -418,6 +482,8 @@ class UploadAppender:
 def _check_alive(upload: Upload) -> None:
     if upload.state in (UploadState.aborted, UploadState.expired):
         raise Gone(f"upload {upload.id} was {upload.state.value}; start a new one")
+    if upload.state == UploadState.concatenated:
+        raise Gone(f"partial upload {upload.id} was joined into a final upload")
 
 
 def _view(upload: Upload) -> InOrderUpload:

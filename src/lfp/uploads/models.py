@@ -69,6 +69,9 @@ class Upload(IdMixin, Base):
     # a lease, so appends are serialised across API servers and a dead server's lock lapses.
     append_claim: Mapped[uuid.UUID | None] = mapped_column()
     append_lease_until: Mapped[datetime | None] = mapped_column()
+    # Set by a newer append that wants the lease: the holder stops, keeps what it has and
+    # lets go (a client resuming after a dropped connection must not wait for the old one).
+    append_stop: Mapped[bool | None] = mapped_column()
     # tus concatenation: a partial upload, or a final one joined from `parts` (upload ids).
     concat: Mapped[ConcatRole | None] = mapped_column(
         Enum(ConcatRole, native_enum=False, length=10)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -15,6 +16,13 @@ from lfp.storage import PartWriter, StorageFull
 # Bytes gathered from the request before one hop to a worker thread writes them: big
 # enough that thread hops cost nothing, small enough that parallel requests stay cheap.
 WRITE_BLOCK = 1 << 20
+
+
+@dataclass
+class Progress:
+    """Bytes of a body already written to storage; right even if the writing is cancelled."""
+
+    written: int = 0
 
 
 class BodyCut(Exception):
@@ -38,13 +46,16 @@ async def write_body(
     hasher: Any = None,
     renew: Callable[[], None] | None = None,
     renew_every: float = 10.0,
+    progress: Progress | None = None,
 ) -> int:
     """Write (and hash into `hasher`, if any) `body` while it arrives; the byte count.
 
     Blocks are written by a worker thread while the next block is received, so disk and
     network overlap; at most two blocks per request are held in memory. A body longer than
     `max_length` raises `too_long()`. `renew`, if given, runs in a thread every
-    `renew_every` seconds (a lease kept alive while the body streams).
+    `renew_every` seconds (a lease kept alive while the body streams). `progress`, if
+    given, counts the bytes written, so a caller that cancels the writing knows how many
+    are on storage.
     """
     loop = asyncio.get_running_loop()
     received = 0
@@ -58,6 +69,8 @@ async def write_body(
             for block in blocks:
                 hasher.update(block)
         writer.write(blocks)
+        if progress is not None:
+            progress.written += sum(len(block) for block in blocks)
 
     async def flush() -> None:
         nonlocal in_flight, pending, pending_size

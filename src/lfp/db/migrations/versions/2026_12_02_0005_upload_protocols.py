@@ -24,6 +24,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("append_lease_until", sa.DateTime(timezone=True), nullable=True)
         )
+        batch_op.add_column(sa.Column("append_stop", sa.Boolean(), nullable=True))
         batch_op.add_column(
             sa.Column(
                 "concat",
@@ -48,6 +49,7 @@ def downgrade() -> None:
             "client_metadata",
             "parts",
             "concat",
+            "append_stop",
             "append_lease_until",
             "append_claim",
             "offset",
