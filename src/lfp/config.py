@@ -88,9 +88,9 @@ class Settings(BaseSettings):
     chunk_lease_seconds: float = Field(
         default=60.0,
         gt=0,
-        description="How long a chunk being written stays reserved for its request without "
-        "news from it; after that (say the server died mid-chunk) a retry may take it over. "
-        "Default: 60.",
+        description="How long a chunk (or a tus PATCH) being written stays reserved for its "
+        "request without news from it; after that (say the server died mid-chunk) a retry may "
+        "take it over. Default: 60.",
     )
     min_free_bytes: int = Field(
         default=1 * GiB,

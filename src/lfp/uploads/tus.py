@@ -53,10 +53,15 @@ resumable = APIRouter(prefix="/tus", dependencies=[Depends(require_tus_resumable
 
 @discovery.options("", status_code=status.HTTP_200_OK, response_class=Response)
 @discovery.options("/", status_code=status.HTTP_200_OK, response_class=Response)
-@discovery.options("/{upload_id}", status_code=status.HTTP_200_OK, response_class=Response)
 async def discover(context: Context) -> Response:
     """What this tus server supports (200, so browsers' CORS checks pass too)."""
     return Response(status_code=status.HTTP_200_OK, headers=_capabilities(context.settings))
+
+
+@discovery.options("/{upload_id}", status_code=status.HTTP_200_OK, response_class=Response)
+async def discover_at_upload(upload_id: str, context: Context) -> Response:
+    """The same answer as `OPTIONS /tus/`, at an upload's URL."""
+    return await discover(context)
 
 
 @resumable.post("", status_code=status.HTTP_201_CREATED, response_class=Response)
