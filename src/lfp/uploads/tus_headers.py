@@ -103,11 +103,9 @@ def parse_metadata(header: str | None) -> Metadata:
         filename = clean_filename(pairs.get("filename") or pairs.get("name") or "upload")
     except ValueError:
         filename = "upload"
-    checksum = pairs.get("checksum")
-    if checksum is not None:
-        if not re.fullmatch(CHECKSUM_PATTERN, checksum):
-            raise BadRequest("Upload-Metadata checksum must be sha256:<hex> or md5:<hex>")
-        checksum = checksum.lower()
+    checksum = pairs["checksum"].strip().lower() if "checksum" in pairs else None
+    if checksum is not None and not re.fullmatch(CHECKSUM_PATTERN, checksum):
+        raise BadRequest("Upload-Metadata checksum must be sha256:<hex> or md5:<hex>")
     return Metadata(
         filename=filename,
         content_type=media_type_or_none(pairs.get("filetype") or pairs.get("type")),
