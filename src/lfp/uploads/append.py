@@ -36,6 +36,7 @@ from lfp.errors import (
 )
 from lfp.storage import BlobStore, StorageError
 from lfp.uploads.models import ConcatRole, Upload, UploadState
+from lfp.uploads.schemas import UploadOut
 from lfp.uploads.service import ProtocolFields, UploadService
 from lfp.uploads.writing import BodyCut, Progress, write_body
 
@@ -51,6 +52,19 @@ class BodyChecksum:
 
     algorithm: str
     digest: bytes
+
+
+@dataclass(frozen=True)
+class Description:
+    """What a client says of the file it sends: name, type, checksum and the job to run."""
+
+    filename: str
+    content_type: str | None = None
+    checksum: str | None = None
+    processor: str | None = None
+    params: dict[str, Any] | None = None
+    # The client's metadata as it sent it, to give back (tus Upload-Metadata).
+    client_metadata: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,35 +121,43 @@ class UploadAppender:
     def create(
         self,
         owner_id: uuid.UUID,
+        described: Description,
         *,
-        filename: str,
         size: int | None,
-        content_type: str | None = None,
-        checksum: str | None = None,
-        processor: str | None = None,
-        params: dict[str, Any] | None = None,
         partial: bool = False,
-        client_metadata: str | None = None,
     ) -> InOrderUpload:
         """Start an in-order upload of `size` bytes (None: declared by a later append)."""
-        created = self._uploads.create(
-            owner_id,
-            filename=filename,
-            size=size,
-            checksum=checksum,
-            content_type=content_type,
-            processor=processor,
-            params=params,
-            protocol=ProtocolFields(
-                in_order=True,
-                concat=ConcatRole.partial if partial else None,
-                client_metadata=client_metadata,
-            ),
+        created = self._create(
+            owner_id, described, size, ConcatRole.partial if partial else None, None
         )
         if size == 0 and not partial:
             # An empty file is complete as soon as it exists.
             self._finish_empty(owner_id, created.id)
         return self.get(owner_id, created.id)
+
+    def _create(
+        self,
+        owner_id: uuid.UUID,
+        described: Description,
+        size: int | None,
+        concat: ConcatRole | None,
+        parts: list[uuid.UUID] | None,
+    ) -> UploadOut:
+        return self._uploads.create(
+            owner_id,
+            filename=described.filename,
+            size=size,
+            checksum=described.checksum,
+            content_type=described.content_type,
+            processor=described.processor,
+            params=described.params,
+            protocol=ProtocolFields(
+                in_order=True,
+                concat=concat,
+                parts=[str(part) for part in parts] if parts is not None else None,
+                client_metadata=described.client_metadata,
+            ),
+        )
 
     def _finish_empty(self, owner_id: uuid.UUID, upload_id: uuid.UUID) -> None:
         with self._db.write() as session:
@@ -403,16 +425,7 @@ class UploadAppender:
     # -- concatenation ---------------------------------------------------------------
 
     def concatenate(
-        self,
-        owner_id: uuid.UUID,
-        part_ids: list[uuid.UUID],
-        *,
-        filename: str,
-        content_type: str | None = None,
-        checksum: str | None = None,
-        processor: str | None = None,
-        params: dict[str, Any] | None = None,
-        client_metadata: str | None = None,
+        self, owner_id: uuid.UUID, part_ids: list[uuid.UUID], described: Description
     ) -> InOrderUpload:
         """A final upload made of the complete partial uploads `part_ids`, in that order.
 
@@ -427,21 +440,7 @@ class UploadAppender:
             parts = [self._complete_part(session, owner_id, part_id) for part_id in part_ids]
             total = sum(part.size or 0 for part in parts)
             keys = [part.staging_key for part in parts]
-        final = self._uploads.create(
-            owner_id,
-            filename=filename,
-            size=total,
-            checksum=checksum,
-            content_type=content_type,
-            processor=processor,
-            params=params,
-            protocol=ProtocolFields(
-                in_order=True,
-                concat=ConcatRole.final,
-                parts=[str(part_id) for part_id in part_ids],
-                client_metadata=client_metadata,
-            ),
-        )
+        final = self._create(owner_id, described, total, ConcatRole.final, part_ids)
         try:
             with self._db.read() as session:
                 staging_key = self._owned(session, owner_id, final.id).staging_key

@@ -79,23 +79,12 @@ async def create(
     """Create an upload (creation, creation-defer-length, concatenation), optionally with
     its first bytes in the body (creation-with-upload)."""
     size = parse_length("Upload-Length", upload_length)
-    meta = parse_metadata(upload_metadata)
+    described = parse_metadata(upload_metadata)
     appender = context.appender
     concat = (upload_concat or "").strip()
     if concat.startswith("final"):
         part_ids = parse_concat_final(concat)
-        upload = await run_in_threadpool(
-            lambda: appender.concatenate(
-                user.id,
-                part_ids,
-                filename=meta.filename,
-                content_type=meta.content_type,
-                checksum=meta.checksum,
-                processor=meta.processor,
-                params=meta.params,
-                client_metadata=upload_metadata,
-            )
-        )
+        upload = await run_in_threadpool(appender.concatenate, user.id, part_ids, described)
         return _created(upload)
     if concat not in ("", "partial"):
         raise BadRequest("Upload-Concat must be `partial` or `final;<upload URLs>`")
@@ -109,17 +98,7 @@ async def create(
         )
     checksum = parse_checksum(upload_checksum)
     upload = await run_in_threadpool(
-        lambda: appender.create(
-            user.id,
-            filename=meta.filename,
-            size=size,
-            content_type=meta.content_type,
-            checksum=meta.checksum,
-            processor=meta.processor,
-            params=meta.params,
-            partial=concat == "partial",
-            client_metadata=upload_metadata,
-        )
+        lambda: appender.create(user.id, described, size=size, partial=concat == "partial")
     )
     if _has_body(request):
         _require_offset_stream(request)

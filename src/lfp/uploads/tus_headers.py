@@ -6,16 +6,14 @@ import base64
 import binascii
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lfp.errors import BadRequest
-from lfp.uploads.append import BodyChecksum
+from lfp.uploads.append import BodyChecksum, Description
 from lfp.uploads.schemas import (
     CHECKSUM_PATTERN,
     clean_filename,
@@ -71,20 +69,9 @@ RESPONSE_HEADERS = (
 )
 
 
-@dataclass(frozen=True)
-class Metadata:
-    """The Upload-Metadata pairs lfp acts on."""
-
-    filename: str
-    content_type: str | None
-    processor: str | None
-    params: dict[str, Any] | None
-    checksum: str | None
-
-
-def parse_metadata(header: str | None) -> Metadata:
-    """Upload-Metadata `key base64value,key2` pairs, of which lfp reads `filename`,
-    `filetype`, `processor`, `params` (JSON) and `checksum` (`sha256:<hex>`)."""
+def parse_metadata(header: str | None) -> Description:
+    """What Upload-Metadata (`key base64value,key2` pairs) says of the file: lfp reads
+    `filename`, `filetype`, `processor`, `params` (JSON) and `checksum` (`sha256:<hex>`)."""
     pairs: dict[str, str] = {}
     for item in (header or "").split(","):
         item = item.strip()
@@ -106,12 +93,13 @@ def parse_metadata(header: str | None) -> Metadata:
     checksum = pairs["checksum"].strip().lower() if "checksum" in pairs else None
     if checksum is not None and not re.fullmatch(CHECKSUM_PATTERN, checksum):
         raise BadRequest("Upload-Metadata checksum must be sha256:<hex> or md5:<hex>")
-    return Metadata(
+    return Description(
         filename=filename,
         content_type=media_type_or_none(pairs.get("filetype") or pairs.get("type")),
         processor=pairs.get("processor") or None,
         params=parse_params(pairs.get("params")),
         checksum=checksum,
+        client_metadata=header or None,
     )
 
 
