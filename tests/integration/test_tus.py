@@ -257,11 +257,21 @@ def test_upload_with_metadata_processor_and_deferred_length(api: httpx.Client) -
     upload = api.get(f"/uploads/{path.rsplit('/', 1)[1]}").json()
     assert upload["state"] == "completed"
     assert upload["bytes_received"] == len(data)
+    assert (upload["chunk_count"], upload["received"]) == (None, [])
     assert upload["file_id"] == done.headers["Lfp-File-Id"]
 
 
 def test_creation_with_upload_and_method_override(api: httpx.Client) -> None:
     data = os.urandom(100_000)
+    wrong_type = api.post("/tus/", content=data, headers={**TUS, "Upload-Length": str(len(data))})
+    assert wrong_type.status_code == 415
+    refused = api.post(
+        "/tus/",
+        content=data,
+        headers={**STREAM, "Upload-Length": str(len(data)), "Upload-Checksum": "md5 AAAA"},
+    )
+    assert refused.status_code == 460
+    assert "Location" not in refused.headers
     response = api.post(
         "/tus/",
         content=data[:40_000],

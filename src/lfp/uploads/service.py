@@ -645,8 +645,9 @@ def _view(upload: Upload, received: list[tuple[int, int]]) -> UploadOut:
         content_type=upload.content_type,
         size=upload.size,
         chunk_size=upload.chunk_size,
+        # In-order (tus) uploads have no chunks: only bytes_received says how far they are.
         chunk_count=chunk_count(upload.size, upload.chunk_size)
-        if upload.size is not None
+        if upload.size is not None and upload.offset is None
         else None,
         received=[index for index, _ in received],
         bytes_received=upload.offset

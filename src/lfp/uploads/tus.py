@@ -6,6 +6,7 @@ termination and concatenation. Every response carries `Tus-Resumable` (TusMiddle
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -16,7 +17,13 @@ from starlette.requests import ClientDisconnect
 
 from lfp.config import Settings
 from lfp.deps import Context, CurrentUser
-from lfp.errors import BadRequest, PreconditionFailed, TooLarge, UnsupportedMediaType
+from lfp.errors import (
+    BadRequest,
+    LfpError,
+    PreconditionFailed,
+    TooLarge,
+    UnsupportedMediaType,
+)
 from lfp.uploads.append import InOrderUpload
 from lfp.uploads.models import ConcatRole
 from lfp.uploads.tus_headers import (
@@ -97,11 +104,13 @@ async def create(
             f"Upload-Length {size} is more than Tus-Max-Size {context.settings.max_upload_size}"
         )
     checksum = parse_checksum(upload_checksum)
+    with_body = _has_body(request)
+    if with_body:
+        _require_offset_stream(request)
     upload = await run_in_threadpool(
         lambda: appender.create(user.id, described, size=size, partial=concat == "partial")
     )
-    if _has_body(request):
-        _require_offset_stream(request)
+    if with_body:
         try:
             upload = await appender.append(
                 user.id,
@@ -114,7 +123,8 @@ async def create(
         except BaseException as exc:
             # The upload exists but its first bytes were refused: the client is told the
             # error, not a Location, so nothing may be left behind for it to find.
-            await run_in_threadpool(appender.terminate, user.id, upload.id)
+            with contextlib.suppress(LfpError):
+                await run_in_threadpool(appender.terminate, user.id, upload.id)
             if isinstance(exc, BodyCut):
                 raise _cut() from None
             raise
