@@ -7,7 +7,9 @@ parallel) to a real `lfp serve` on a fresh data dir, and prints:
 - the server's peak RSS, sampled every 20 ms throughout;
 - `cp` of the same file on the same disk (the issue's target: lfp at least as fast);
 - a bare uvicorn app that only writes request bodies to disk at their offsets, fed by the
-  same client pattern: the ceiling for any Python ASGI server on this machine.
+  same client pattern: the ceiling for any Python ASGI server on this machine;
+- tus: a real tus client (tuspy) sending the file in one stream of 8 MiB PATCHes, with and
+  without per-PATCH sha1 checksums, beside the bare writer fed one chunk at a time.
 
 Usage: .venv/bin/python benchmarks/upload.py [--size-mib 2048] [--keep-file PATH]
 """
@@ -29,6 +31,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from tusclient.client import TusClient
 
 from lfp.client import LfpClient
 from servers import free_port, wait_healthy
@@ -78,12 +81,19 @@ def main() -> None:
         cp_seconds = _timed(lambda: subprocess.run(["cp", source, work / "copy.bin"], check=True))
         (work / "copy.bin").unlink()
         os.sync()
-        bare_seconds = _bare_writer_seconds(source, work)
+        bare_seconds = _bare_writer_seconds(source, work, PARALLEL)
         (work / "bare.bin").unlink()
         runs = {}
         for digests in (True, False):
             os.sync()
             runs[digests] = _lfp_seconds(source, work / f"data-{digests}", chunk_digests=digests)
+        os.sync()
+        bare_one_seconds = _bare_writer_seconds(source, work, 1)
+        (work / "bare.bin").unlink()
+        tus_runs = {}
+        for checksum in (False, True):
+            os.sync()
+            tus_runs[checksum] = _tus_seconds(source, work / f"tus-{checksum}", checksum=checksum)
 
     mb = size / 1e6
     print()
@@ -98,6 +108,13 @@ def main() -> None:
         print(f"  upload speed / cp              {cp_seconds / stored_s:7.2f}x (target >= 1)")
         print(f"  upload speed / bare writer     {bare_seconds / stored_s:7.2f}x")
         print(f"  server peak RSS                {peak_rss / MiB:7.0f} MiB (target < 200)")
+    one = bare_one_seconds
+    print(f"bare writer, one chunk at a time {one:7.2f} s  {mb / one:6.0f} MB/s")
+    for checksum, tus_s in tus_runs.items():
+        label = "sha1 Upload-Checksum" if checksum else "no checksum"
+        print(f"tus (tuspy, one stream), {label}")
+        print(f"  all bytes stored               {tus_s:7.2f} s  {mb / tus_s:6.0f} MB/s")
+        print(f"  speed / bare writer (1 stream) {one / tus_s:7.2f}x")
 
 
 def _random_file(path: Path, size: int) -> None:
@@ -133,7 +150,7 @@ def _chunk_ranges(size: int) -> list[tuple[int, int]]:
     return [(i, min(CHUNK, size - i * CHUNK)) for i in range(-(-size // CHUNK))]
 
 
-def _bare_writer_seconds(source: Path, work: Path) -> float:
+def _bare_writer_seconds(source: Path, work: Path, parallel: int) -> float:
     (work / "bare_app.py").write_text(BARE_WRITER)
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "--app-dir", str(work), "bare_app:app"]
@@ -153,17 +170,44 @@ def _bare_writer_seconds(source: Path, work: Path) -> float:
             client.put(f"{base}/chunk/{index}", content=body).raise_for_status()
 
         started = time.perf_counter()
-        with ThreadPoolExecutor(PARALLEL) as pool:
+        with ThreadPoolExecutor(parallel) as pool:
             list(pool.map(send, _chunk_ranges(source.stat().st_size)))
         return time.perf_counter() - started
 
 
-def _lfp_seconds(source: Path, data_dir: Path, *, chunk_digests: bool) -> tuple[float, float, int]:
+@contextmanager
+def _lfp(data_dir: Path) -> Iterator[tuple[psutil.Process, LfpClient]]:
+    """A fresh `lfp serve` on `data_dir` and a signed-in client; the data removed after."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {"LFP_DATA_DIR": str(data_dir), "LFP_MIN_FREE_BYTES": "0"}
     command = [sys.executable, "-m", "lfp.cli", "serve", "--port", str(port)]
     with _server(command, env, f"{base}/healthz") as server:
+        client = LfpClient(base)
+        client.signup("bench@example.com", "bench password 1")
+        client.login("bench@example.com", "bench password 1")
+        yield server, client
+    shutil.rmtree(data_dir)  # the next run needs the disk space
+
+
+def _tus_seconds(source: Path, data_dir: Path, *, checksum: bool) -> float:
+    with _lfp(data_dir) as (_server_process, client), open(source, "rb") as stream:
+        token = client.token
+        assert token is not None
+        tus = TusClient(
+            f"{client.base_url}/api/v1/tus/", headers={"Authorization": f"Bearer {token}"}
+        )
+        uploader = tus.uploader(
+            file_stream=stream,
+            chunk_size=CHUNK,
+            upload_checksum=checksum,
+            metadata={"filename": "x"},
+        )
+        return _timed(uploader.upload)
+
+
+def _lfp_seconds(source: Path, data_dir: Path, *, chunk_digests: bool) -> tuple[float, float, int]:
+    with _lfp(data_dir) as (server, client):
         peak = [server.memory_info().rss]
         done = threading.Event()
 
@@ -176,9 +220,6 @@ def _lfp_seconds(source: Path, data_dir: Path, *, chunk_digests: bool) -> tuple[
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        client = LfpClient(base)
-        client.signup("bench@example.com", "bench password 1")
-        client.login("bench@example.com", "bench password 1")
         started = time.perf_counter()
         stored_at: list[float] = []
         file = client.upload_file(
@@ -194,7 +235,6 @@ def _lfp_seconds(source: Path, data_dir: Path, *, chunk_digests: bool) -> tuple[
         if file["state"] != "ready":
             raise SystemExit(f"upload ended {file['state']}: {file.get('error')}")
         stored = (stored_at[0] if stored_at else time.perf_counter()) - started
-    shutil.rmtree(data_dir)  # the next run needs the disk space
     return stored, ready, peak[0]
 
 
