@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Literal
 
 from sqlalchemy import select
 
@@ -44,14 +45,24 @@ class Verifier:
         self._on_settled = on_settled
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lfp-verify")
         self._running: dict[uuid.UUID, Future[None]] = {}
+        self._lock = threading.Lock()
         self._stopping = threading.Event()
 
     def submit(self, file_id: uuid.UUID) -> Future[None]:
-        """Verify `file_id` in the background."""
-        future = self._pool.submit(self._verify_logged, file_id)
-        self._running[file_id] = future
-        future.add_done_callback(lambda _: self._running.pop(file_id, None))
+        """Verify `file_id` in the background (once: a second submit joins the first)."""
+        with self._lock:
+            running = self._running.get(file_id)
+            if running is not None and not running.done():
+                return running
+            future = self._pool.submit(self._verify_logged, file_id)
+            self._running[file_id] = future
+        future.add_done_callback(lambda done: self._forget(file_id, done))
         return future
+
+    def _forget(self, file_id: uuid.UUID, future: Future[None]) -> None:
+        with self._lock:
+            if self._running.get(file_id) is future:
+                del self._running[file_id]
 
     def in_progress(self, file_id: uuid.UUID) -> Future[None] | None:
         """The verification of `file_id` running in this process, if any."""
@@ -108,17 +119,20 @@ class Verifier:
             return
         if staged and file.staging_key:
             self._store.publish(file.staging_key, file.storage_key)
-        if not self._finish(file_id, digests=digests):
+        if self._finish(file_id, digests=digests) == "gone":
             self._store.delete(file.storage_key)  # the file was deleted meanwhile
 
     def _finish(
         self, file_id: uuid.UUID, *, error: str | None = None, digests: dict[str, str] | None = None
-    ) -> bool:
-        """Record the outcome; False when the file is gone or no longer verifying."""
+    ) -> Literal["recorded", "gone", "settled"]:
+        """Record the outcome: `recorded`, or `gone` (the file was deleted meanwhile), or
+        `settled` (another verification, say on another server, got there first)."""
         with self._db.write() as session:
             file = session.get(StoredFile, file_id, with_for_update=True)
-            if file is None or file.state != FileState.verifying:
-                return False
+            if file is None:
+                return "gone"
+            if file.state != FileState.verifying:
+                return "settled"
             if digests:
                 file.sha256 = digests["sha256"]
                 file.md5 = digests["md5"]
@@ -132,7 +146,7 @@ class Verifier:
                 self._on_settled(file_id)
             except Exception:
                 log.exception("starting the jobs of file %s failed; recovery will retry", file_id)
-        return True
+        return "recorded"
 
 
 def _checksum_mismatch(expected: str | None, digests: dict[str, str]) -> str | None:

@@ -445,8 +445,10 @@ class UploadService:
         """
         with self._db.write() as session:
             upload = _owned(session, owner_id, upload_id, lock=True)
+            newly = upload.state != UploadState.completed
             done = self.complete_locked(session, upload, checksum=checksum, size=size)
-        self._verifier.submit(done.file_id)
+        if newly:  # a retried complete must not verify the file a second time
+            self._verifier.submit(done.file_id)
         return done
 
     def complete_locked(
