@@ -305,14 +305,14 @@ class UploadAppender:
         declared_size: int | None,
     ) -> _Lease:
         """The append lease on the upload; a holder still appending is asked to stop first."""
-        waited = 0.0
+        deadline = anyio.current_time() + LOCK_WAIT_SECONDS
         while True:
             lease = await to_thread.run_sync(
                 self._lease, owner_id, upload_id, offset, length, declared_size
             )
             if isinstance(lease, _Lease):
                 return lease
-            if waited >= LOCK_WAIT_SECONDS:
+            if anyio.current_time() >= deadline:
                 # The holder did not let go: its server is hung or dead, and its lease
                 # lapses at the latest `retry_after` from now.
                 seconds = max(1, int(lease.retry_after + 0.999))
@@ -322,7 +322,6 @@ class UploadAppender:
                     headers={"Retry-After": str(seconds)},
                 )
             await anyio.sleep(LOCK_POLL_SECONDS)
-            waited += LOCK_POLL_SECONDS
 
     def _lease(
         self,
