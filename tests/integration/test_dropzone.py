@@ -150,3 +150,6 @@ def test_bad_chunks_are_refused_with_an_error_dropzone_shows(
     assert ok(send_chunk(other_api, dzuuid, data, 2))["received"] == 1
     assert api.post("/dropzone/finalize", data={}).status_code == 400
     assert api.post("/dropzone/finalize", params={"dzuuid": "unknown"}).status_code == 404
+    unprintable = api.post("/dropzone/finalize", params={"dzuuid": "a\x00b"})
+    assert unprintable.status_code == 400
+    assert "printable" in unprintable.json()["error"]

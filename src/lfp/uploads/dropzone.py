@@ -56,9 +56,7 @@ class DropzoneChunk:
                 f"chunk fields {', '.join(missing)} are missing (they must come before the "
                 "`file` part)"
             )
-        ref = fields["dzuuid"].strip()
-        if not 0 < len(ref) <= 100 or not ref.isprintable():
-            raise BadRequest("dzuuid must be 1 to 100 printable characters")
+        ref = checked_dzuuid(fields["dzuuid"])
         numbers = {name: _count(name, fields[name]) for name in CHUNK_FIELDS[1:]}
         chunk = cls(
             uuid=ref,
@@ -167,8 +165,16 @@ def _out(upload: UploadOut) -> DropzoneOut:
     )
 
 
+def checked_dzuuid(value: str) -> str:
+    """A dzuuid as sent, if it can name an upload: 1 to 100 printable characters."""
+    ref = value.strip()
+    if not 0 < len(ref) <= 100 or not ref.isprintable():
+        raise BadRequest("dzuuid must be 1 to 100 printable characters")
+    return ref
+
+
 def _ref(dzuuid: str) -> str:
-    return f"dropzone:{dzuuid.strip()}"
+    return f"dropzone:{checked_dzuuid(dzuuid)}"
 
 
 def _count(name: str, value: str) -> int:
