@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 from anyio import to_thread
@@ -98,11 +98,25 @@ class _Busy:
     retry_after: float
 
 
+_StopReason = Literal["asked", "lost"]
+
+
 @dataclass
 class _Stop:
     """Why an append's heartbeat stopped it: another request `asked`, or the lease was `lost`."""
 
-    reason: str | None = None
+    reason: _StopReason | None = None
+
+
+@dataclass(frozen=True)
+class _Want:
+    """What an append asks for: `length` bytes (if declared) at `offset` of an upload."""
+
+    owner_id: uuid.UUID
+    upload_id: uuid.UUID
+    offset: int
+    length: int | None
+    declared_size: int | None
 
 
 class UploadAppender:
@@ -209,7 +223,7 @@ class UploadAppender:
         (`BodyCut` is raised after they are recorded), so the client resumes from there.
         A newer append to the same upload stops this one the same way (`Conflict`).
         """
-        lease = await self._acquire(owner_id, upload_id, offset, length, declared_size)
+        lease = await self._acquire(_Want(owner_id, upload_id, offset, length, declared_size))
         release = functools.partial(self._release, upload_id, lease.token)
         try:
             writer = await to_thread.run_sync(
@@ -296,20 +310,11 @@ class UploadAppender:
                 holding.cancel()
                 return
 
-    async def _acquire(
-        self,
-        owner_id: uuid.UUID,
-        upload_id: uuid.UUID,
-        offset: int,
-        length: int | None,
-        declared_size: int | None,
-    ) -> _Lease:
+    async def _acquire(self, want: _Want) -> _Lease:
         """The append lease on the upload; a holder still appending is asked to stop first."""
         deadline = anyio.current_time() + LOCK_WAIT_SECONDS
         while True:
-            lease = await to_thread.run_sync(
-                self._lease, owner_id, upload_id, offset, length, declared_size
-            )
+            lease = await to_thread.run_sync(self._lease, want)
             if isinstance(lease, _Lease):
                 return lease
             if anyio.current_time() >= deadline:
@@ -323,17 +328,10 @@ class UploadAppender:
                 )
             await anyio.sleep(LOCK_POLL_SECONDS)
 
-    def _lease(
-        self,
-        owner_id: uuid.UUID,
-        upload_id: uuid.UUID,
-        offset: int,
-        length: int | None,
-        declared_size: int | None,
-    ) -> _Lease | _Busy:
+    def _lease(self, want: _Want) -> _Lease | _Busy:
         now = utcnow()
         with self._db.write() as session:
-            upload = self._owned(session, owner_id, upload_id, lock=True)
+            upload = self._owned(session, want.owner_id, want.upload_id, lock=True)
             _check_alive(upload)
             if upload.concat == ConcatRole.final:
                 raise Forbidden("a final (concatenated) upload takes no appends")
@@ -344,19 +342,19 @@ class UploadAppender:
                 upload.append_stop = True
                 return _Busy((upload.append_lease_until - now).total_seconds())
             assert upload.offset is not None
-            if offset != upload.offset:
+            if want.offset != upload.offset:
                 raise Conflict(
-                    f"Upload-Offset {offset} is not where the upload stands ({upload.offset}); "
-                    "ask with HEAD and resume from there",
+                    f"Upload-Offset {want.offset} is not where the upload stands "
+                    f"({upload.offset}); ask with HEAD and resume from there",
                     extra={"offset": upload.offset},
                 )
-            if declared_size is not None:
-                self._declare_size(upload, declared_size)
+            if want.declared_size is not None:
+                self._declare_size(upload, want.declared_size)
             end = upload.size if upload.size is not None else self._settings.max_upload_size
             max_length = end - upload.offset
-            if length is not None and length > max_length:
+            if want.length is not None and want.length > max_length:
                 raise TooLarge(
-                    f"a body of {length} bytes at offset {upload.offset} runs past the "
+                    f"a body of {want.length} bytes at offset {upload.offset} runs past the "
                     f"upload's end ({end} bytes)"
                 )
             token = uuid.uuid4()
@@ -379,7 +377,7 @@ class UploadAppender:
             raise BadRequest(f"Upload-Length {size} is less than the {upload.offset} bytes sent")
         upload.size = size
 
-    def _renew(self, upload_id: uuid.UUID, token: uuid.UUID) -> str | None:
+    def _renew(self, upload_id: uuid.UUID, token: uuid.UUID) -> _StopReason | None:
         """Extend the lease; why the holder must stop instead, if it must."""
         lease_until = utcnow() + timedelta(seconds=self._settings.chunk_lease_seconds)
         with self._db.write() as session:
@@ -395,9 +393,7 @@ class UploadAppender:
         with self._db.write() as session:
             upload = session.get(Upload, upload_id, with_for_update=True)
             if upload is not None and upload.append_claim == token:
-                upload.append_claim = None
-                upload.append_lease_until = None
-                upload.append_stop = None
+                _clear_lease(upload)
 
     def _record(self, upload_id: uuid.UUID, token: uuid.UUID, received: int) -> InOrderUpload:
         """Move the offset past `received` bytes and release the lease; complete at the end."""
@@ -410,9 +406,7 @@ class UploadAppender:
                 raise Conflict("this request lost its hold on the upload (it went silent)")
             assert upload.offset is not None
             upload.offset += received
-            upload.append_claim = None
-            upload.append_lease_until = None
-            upload.append_stop = None
+            _clear_lease(upload)
             upload.expires_at = utcnow() + timedelta(seconds=self._settings.upload_expiry_seconds)
             if upload.offset == upload.size and upload.concat is None:
                 submit = self._uploads.complete_locked(session, upload).file_id
@@ -475,6 +469,12 @@ class UploadAppender:
             have = f"{part.offset} of {part.size if part.size is not None else '?'}"
             raise Conflict(f"partial upload {part_id} is not complete ({have} bytes)")
         return part
+
+
+def _clear_lease(upload: Upload) -> None:
+    upload.append_claim = None
+    upload.append_lease_until = None
+    upload.append_stop = None
 
 
 def _check_alive(upload: Upload) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from anyio import to_thread
 
 from lfp.errors import BadRequest, Conflict, NotFound
+from lfp.uploads.http_input import parse_count
 from lfp.uploads.models import UploadState
 from lfp.uploads.schemas import DropzoneOut, UploadOut
 from lfp.uploads.service import ProtocolFields, UploadService, chunk_count
@@ -57,7 +58,7 @@ class DropzoneChunk:
                 "`file` part)"
             )
         ref = checked_dzuuid(fields["dzuuid"])
-        numbers = {name: _count(name, fields[name]) for name in CHUNK_FIELDS[1:]}
+        numbers = {name: parse_count(name, fields[name]) for name in CHUNK_FIELDS[1:]}
         chunk = cls(
             uuid=ref,
             index=numbers["dzchunkindex"],
@@ -155,7 +156,7 @@ class DropzoneUploads:
 def _out(upload: UploadOut) -> DropzoneOut:
     return DropzoneOut(
         upload_id=upload.id,
-        received=upload.chunk_count or 0
+        received=(upload.chunk_count or 0)
         if upload.state == UploadState.completed
         else len(upload.received),
         chunk_count=upload.chunk_count or 0,
@@ -175,10 +176,3 @@ def checked_dzuuid(value: str) -> str:
 
 def _ref(dzuuid: str) -> str:
     return f"dropzone:{checked_dzuuid(dzuuid)}"
-
-
-def _count(name: str, value: str) -> int:
-    text = value.strip()
-    if not text.isdigit():
-        raise BadRequest(f"{name} must be a non-negative integer, not {value!r}")
-    return int(text)

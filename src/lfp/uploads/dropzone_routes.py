@@ -19,7 +19,7 @@ from lfp.deps import Context, CurrentUser
 from lfp.errors import BadRequest, LfpError
 from lfp.uploads.dropzone import DropzoneChunk
 from lfp.uploads.multipart import read_file_field
-from lfp.uploads.schemas import DropzoneOut, clean_filename, parse_params
+from lfp.uploads.schemas import DropzoneOut, filename_or_default, parse_params
 
 router = APIRouter(prefix="/dropzone", tags=["dropzone"])
 
@@ -77,7 +77,7 @@ async def receive(request: Request, user: CurrentUser, context: Context) -> Drop
     with _dropzone_errors():
         form = await read_file_field(request.headers.get("content-type"), request.stream())
         fields = form.fields
-        filename = _filename(fields.get("dzfilename") or form.filename)
+        filename = filename_or_default(fields.get("dzfilename") or form.filename)
         processor = fields.get("processor") or None
         params = parse_params(fields.get("params") or None)
         chunk = DropzoneChunk.from_fields(fields)
@@ -142,10 +142,3 @@ async def _dzuuid_from_body(request: Request) -> str:
     if not isinstance(value, str) or not value.strip():
         raise BadRequest("name the upload: dzuuid as a query parameter, form field or JSON member")
     return value
-
-
-def _filename(name: str) -> str:
-    try:
-        return clean_filename(name)
-    except ValueError:
-        return "upload"

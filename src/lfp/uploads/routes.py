@@ -12,6 +12,7 @@ from starlette.requests import ClientDisconnect
 from lfp.deps import Context, CurrentUser
 from lfp.errors import BadRequest, Unprocessable
 from lfp.uploads.content_digest import MalformedDigest, parse_sha256
+from lfp.uploads.http_input import content_length
 from lfp.uploads.schemas import CompleteOut, CompleteUpload, CreateUpload, UploadOut
 
 router = APIRouter(prefix="/uploads", tags=["uploads"])
@@ -61,7 +62,7 @@ async def put_chunk(
         expected = parse_sha256(content_digest) if content_digest else None
     except MalformedDigest as exc:
         raise Unprocessable(f"Content-Digest: {exc}") from None
-    length = _content_length(request)
+    length = content_length(request)
     try:
         await context.uploads.put_chunk(
             user.id, upload_id, index, request.stream(), length=length, expected_sha256=expected
@@ -92,16 +93,3 @@ async def abort_upload(upload_id: uuid.UUID, user: CurrentUser, context: Context
     """Abort the upload and reclaim its space."""
     await run_in_threadpool(context.uploads.abort, user.id, upload_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-def _content_length(request: Request) -> int | None:
-    value = request.headers.get("content-length")
-    if value is None:
-        return None
-    try:
-        length = int(value)
-    except ValueError:
-        raise BadRequest(f"Content-Length {value!r} is not a number") from None
-    if length < 0:
-        raise BadRequest("Content-Length cannot be negative")
-    return length

@@ -34,6 +34,14 @@ def clean_filename(value: str) -> str:
     return name
 
 
+def filename_or_default(value: str | None) -> str:
+    """The file's own name, or `upload` when the client gave none that names a file."""
+    try:
+        return clean_filename(value or "upload")
+    except ValueError:
+        return "upload"
+
+
 def parse_params(text: str | None) -> dict[str, Any] | None:
     """A processor's params sent as JSON text (a query, form field or tus metadata)."""
     if text is None:

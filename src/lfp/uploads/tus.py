@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
 from lfp.config import Settings
 from lfp.deps import Context, CurrentUser
@@ -25,6 +23,7 @@ from lfp.errors import (
     UnsupportedMediaType,
 )
 from lfp.uploads.append import InOrderUpload
+from lfp.uploads.http_input import body_stream, content_length
 from lfp.uploads.models import ConcatRole
 from lfp.uploads.tus_headers import (
     CHECKSUM_ALGORITHMS,
@@ -115,9 +114,9 @@ async def create(
             upload = await appender.append(
                 user.id,
                 upload.id,
-                _body(request),
+                body_stream(request),
                 offset=0,
-                length=_content_length(request),
+                length=content_length(request),
                 checksum=checksum,
             )
         except BaseException as exc:
@@ -166,9 +165,9 @@ async def patch(
         upload = await context.appender.append(
             user.id,
             upload_id,
-            _body(request),
+            body_stream(request),
             offset=offset,
-            length=_content_length(request),
+            length=content_length(request),
             declared_size=parse_length("Upload-Length", upload_length),
             checksum=parse_checksum(upload_checksum),
         )
@@ -238,17 +237,3 @@ def _require_offset_stream(request: Request) -> None:
             f"a tus body must be sent as Content-Type: {OFFSET_OCTET_STREAM}"
             + (f", not {content_type!r}" if content_type else "")
         )
-
-
-def _content_length(request: Request) -> int | None:
-    return parse_length("Content-Length", request.headers.get("content-length"))
-
-
-async def _body(request: Request) -> AsyncIterator[bytes]:
-    """The request body as it arrives; a closed connection becomes `BodyCut`."""
-    try:
-        async for piece in request.stream():
-            if piece:
-                yield piece
-    except ClientDisconnect:
-        raise BodyCut() from None

@@ -14,9 +14,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lfp.errors import BadRequest
 from lfp.uploads.append import BodyChecksum, Description
+from lfp.uploads.http_input import parse_count
 from lfp.uploads.schemas import (
     CHECKSUM_PATTERN,
-    clean_filename,
+    filename_or_default,
     media_type_or_none,
     parse_params,
 )
@@ -86,15 +87,11 @@ def parse_metadata(header: str | None) -> Description:
             raise BadRequest(
                 f"Upload-Metadata value of {key!r} is not base64-encoded UTF-8"
             ) from None
-    try:
-        filename = clean_filename(pairs.get("filename") or pairs.get("name") or "upload")
-    except ValueError:
-        filename = "upload"
     checksum = pairs["checksum"].strip().lower() if "checksum" in pairs else None
     if checksum is not None and not re.fullmatch(CHECKSUM_PATTERN, checksum):
         raise BadRequest("Upload-Metadata checksum must be sha256:<hex> or md5:<hex>")
     return Description(
-        filename=filename,
+        filename=filename_or_default(pairs.get("filename") or pairs.get("name")),
         content_type=media_type_or_none(pairs.get("filetype") or pairs.get("type")),
         processor=pairs.get("processor") or None,
         params=parse_params(pairs.get("params")),
@@ -121,11 +118,7 @@ def parse_checksum(header: str | None) -> BodyChecksum | None:
 
 def parse_length(name: str, value: str | None) -> int | None:
     """A non-negative integer header (Upload-Length, Upload-Offset), or None when absent."""
-    if value is None:
-        return None
-    if not value.strip().isdigit():
-        raise BadRequest(f"{name} must be a non-negative integer, not {value!r}")
-    return int(value)
+    return parse_count(name, value) if value is not None else None
 
 
 def parse_concat_final(header: str) -> list[uuid.UUID]:
