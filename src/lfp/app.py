@@ -15,10 +15,10 @@ from starlette.middleware.cors import CORSMiddleware
 
 from lfp import __version__
 from lfp.auth.routes import router as auth_router
+from lfp.bootstrap import Services, build_services
 from lfp.catalog.products.routes import router as products_router
 from lfp.catalog.titles.routes import router as titles_router
 from lfp.config import Settings
-from lfp.context import AppContext, build_context
 from lfp.db.migrate import upgrade
 from lfp.errors import install_handlers
 from lfp.files.routes import router as files_router
@@ -35,17 +35,17 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> FastAPI:
     """An lfp application for `settings`; its lifespan migrates the DB and runs the sweeper."""
-    context = build_context(settings)
+    services = build_services(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await to_thread.run_sync(upgrade, settings.resolved_database_url)
-        resumed = await to_thread.run_sync(context.verifier.resume_pending)
+        resumed = await to_thread.run_sync(services.verifier.resume_pending)
         if resumed:
             log.info("resumed verification of %d files", resumed)
         background = [
-            asyncio.create_task(_sweep_expired(context)),
-            asyncio.create_task(_recover_jobs(context)),
+            asyncio.create_task(_sweep_expired(services)),
+            asyncio.create_task(_recover_jobs(services)),
         ]
         try:
             yield
@@ -54,9 +54,9 @@ def create_app(settings: Settings) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await to_thread.run_sync(context.verifier.shutdown)
-            await to_thread.run_sync(context.jobs.shutdown)
-            context.db.dispose()
+            await to_thread.run_sync(services.verifier.shutdown)
+            await to_thread.run_sync(services.jobs.shutdown)
+            services.db.dispose()
 
     # The docs pages load Swagger UI from the package, not a CDN: lfp runs offline.
     app = FastAPIOffline(
@@ -66,7 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
         "See docs/api.md for the contract.",
         lifespan=lifespan,
     )
-    app.state.context = context
+    app.state.services = services
     install_handlers(app)
     api = APIRouter(prefix="/api/v1")
     api.include_router(auth_router)
@@ -94,30 +94,30 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-async def _sweep_expired(context: AppContext) -> None:
+async def _sweep_expired(services: Services) -> None:
     """Expire idle uploads every `sweep_interval_seconds`, for as long as the app runs."""
     while True:
         try:
-            while await to_thread.run_sync(context.uploads.expire) > 0:
+            while await to_thread.run_sync(services.uploads.expire) > 0:
                 pass
         except Exception:
             log.exception("sweeping expired uploads failed; trying again later")
-        await asyncio.sleep(context.settings.sweep_interval_seconds)
+        await asyncio.sleep(services.settings.sweep_interval_seconds)
 
 
-async def _recover_jobs(context: AppContext) -> None:
+async def _recover_jobs(services: Services) -> None:
     """Queue again, at startup and then every little while, jobs that lost their worker.
 
     Every job a crash or restart left queued or running is found here, whichever executor
     runs jobs: the database, not the broker, knows what is left to do.
     """
-    interval = min(context.settings.job_lease_seconds / 2, 10.0)
+    interval = min(services.settings.job_lease_seconds / 2, 10.0)
     # At startup, jobs handed to an in-process pool before a crash are in no queue at all.
-    resend_all = not context.executor.durable
+    resend_all = not services.executor.durable
     while True:
         try:
-            alive = context.runner.running()
-            recover = functools.partial(context.jobs.recover, alive, resend_all=resend_all)
+            alive = services.runner.running()
+            recover = functools.partial(services.jobs.recover, alive, resend_all=resend_all)
             recovered = await to_thread.run_sync(recover)
             resend_all = False
             if recovered:

@@ -117,7 +117,7 @@ def worker(
     settings = _settings()
     if not settings.broker_url:
         _fail("lfp worker needs a broker: set LFP_BROKER_URL to redis://… or amqp://…")
-    from lfp.jobs.celery import run_worker
+    from lfp.worker import run_worker
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")

@@ -1,4 +1,4 @@
-"""FastAPI dependencies shared by every domain's routes: the app context and the caller."""
+"""FastAPI dependencies shared by every domain's routes: the process's services and the caller."""
 
 from __future__ import annotations
 
@@ -9,23 +9,23 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from lfp.auth.models import User
 from lfp.auth.tokens import InvalidToken, read_token
-from lfp.context import AppContext
+from lfp.bootstrap import Services
 from lfp.errors import NotAuthenticated
 
 _bearer = HTTPBearer(auto_error=False, description="The access token from POST /auth/login.")
 
 
-def get_context(request: Request) -> AppContext:
+def get_services(request: Request) -> Services:
     """The process's shared services."""
-    context: AppContext = request.app.state.context
-    return context
+    services: Services = request.app.state.services
+    return services
 
 
-Context = Annotated[AppContext, Depends(get_context)]
+AppServices = Annotated[Services, Depends(get_services)]
 
 
 def current_user(
-    context: Context,
+    services: AppServices,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     """The signed-in caller; 401 without a valid, unexpired bearer token of a known user."""
@@ -35,12 +35,12 @@ def current_user(
             "an Authorization: Bearer <token> header is required", headers=challenge
         )
     try:
-        user_id = read_token(credentials.credentials, context.jwt_secret)
+        user_id = read_token(credentials.credentials, services.jwt_secret)
     except InvalidToken:
         raise NotAuthenticated(
             "the access token is invalid or expired", headers=challenge
         ) from None
-    user = context.users.get(user_id)
+    user = services.users.get(user_id)
     if user is None:
         raise NotAuthenticated("the access token's user no longer exists", headers=challenge)
     return user

@@ -7,8 +7,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from lfp.context import AppContext
-from lfp.deps import Context
+from lfp.bootstrap import Services
+from lfp.deps import AppServices
 
 router = APIRouter(tags=["health"])
 
@@ -20,9 +20,9 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(context: Context) -> JSONResponse:
+async def readyz(services: AppServices) -> JSONResponse:
     """200 when the database and the store answer; 503 naming what does not."""
-    checks = await run_in_threadpool(_run_checks, context)
+    checks = await run_in_threadpool(_run_checks, services)
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks},
@@ -30,16 +30,16 @@ async def readyz(context: Context) -> JSONResponse:
     )
 
 
-def _run_checks(context: AppContext) -> dict[str, str]:
+def _run_checks(services: Services) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
-        with context.db.engine.connect() as connection:
+        with services.db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"failed: {type(exc).__name__}"
     try:
-        context.store.check()
+        services.store.check()
         checks["storage"] = "ok"
     except Exception as exc:
         checks["storage"] = f"failed: {exc}"

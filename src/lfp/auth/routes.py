@@ -7,27 +7,27 @@ from starlette.concurrency import run_in_threadpool
 
 from lfp.auth.schemas import LoginRequest, SignupRequest, TokenResponse, UserOut
 from lfp.auth.tokens import issue_token
-from lfp.deps import Context, CurrentUser
+from lfp.deps import AppServices, CurrentUser
 from lfp.errors import NotAuthenticated
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-async def signup(body: SignupRequest, context: Context) -> UserOut:
+async def signup(body: SignupRequest, services: AppServices) -> UserOut:
     """Create an account. 409 when the email is taken."""
-    user = await run_in_threadpool(context.users.signup, body.email, body.password)
+    user = await run_in_threadpool(services.users.signup, body.email, body.password)
     return UserOut.model_validate(user)
 
 
 @router.post("/login", response_model=TokenResponse)
-async def login(body: LoginRequest, context: Context) -> TokenResponse:
+async def login(body: LoginRequest, services: AppServices) -> TokenResponse:
     """Exchange email and password for a bearer token."""
-    user = await run_in_threadpool(context.users.authenticate, body.email, body.password)
+    user = await run_in_threadpool(services.users.authenticate, body.email, body.password)
     if user is None:
         raise NotAuthenticated("email or password is wrong")
-    lifetime = context.settings.token_lifetime_seconds
-    token = issue_token(user.id, context.jwt_secret, lifetime)
+    lifetime = services.settings.token_lifetime_seconds
+    token = issue_token(user.id, services.jwt_secret, lifetime)
     return TokenResponse(access_token=token, expires_in=lifetime)
 
 

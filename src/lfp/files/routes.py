@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from lfp.deps import Context, CurrentUser
+from lfp.deps import AppServices, CurrentUser
 from lfp.errors import BadRequest
 from lfp.files.responses import ranged_response
 from lfp.files.schemas import FileOut, Page, UploadedFileOut
@@ -44,7 +44,7 @@ router = APIRouter(prefix="/files", tags=["files"])
 async def upload_file(
     request: Request,
     user: CurrentUser,
-    context: Context,
+    services: AppServices,
     response: Response,
     processor: Annotated[
         str | None, Query(max_length=100, description="Processor to run on the file.")
@@ -60,7 +60,7 @@ async def upload_file(
     parsed_params = parse_params(params)
     try:
         field = await read_file_field(request.headers.get("content-type"), request.stream())
-        done = await context.uploads.upload_stream(
+        done = await services.uploads.upload_stream(
             user.id,
             filename=field.filename,
             content_type=field.content_type,
@@ -70,24 +70,24 @@ async def upload_file(
         )
     except ClientDisconnect:
         raise BadRequest("the connection closed before the whole file arrived") from None
-    verification = context.verifier.in_progress(done.file_id)
+    verification = services.verifier.in_progress(done.file_id)
     if verification is not None:
         await asyncio.wrap_future(verification)
     response.headers["Location"] = f"/api/v1/files/{done.file_id}"
-    file = await run_in_threadpool(context.files.get, user.id, done.file_id)
+    file = await run_in_threadpool(services.files.get, user.id, done.file_id)
     return UploadedFileOut.model_validate(file).model_copy(update={"job_id": done.job_id})
 
 
 @router.get("", response_model=Page[FileOut])
 async def list_files(
     user: CurrentUser,
-    context: Context,
+    services: AppServices,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Page[FileOut]:
     """The caller's files, newest first."""
     items, total = await run_in_threadpool(
-        lambda: context.files.list_owned(user.id, page=page, per_page=per_page)
+        lambda: services.files.list_owned(user.id, page=page, per_page=per_page)
     )
     return Page(
         items=[FileOut.model_validate(f) for f in items], page=page, per_page=per_page, total=total
@@ -95,15 +95,15 @@ async def list_files(
 
 
 @router.get("/{file_id}", response_model=FileOut)
-async def get_file(file_id: uuid.UUID, user: CurrentUser, context: Context) -> FileOut:
+async def get_file(file_id: uuid.UUID, user: CurrentUser, services: AppServices) -> FileOut:
     """A file's metadata, state and digests."""
-    return FileOut.model_validate(await run_in_threadpool(context.files.get, user.id, file_id))
+    return FileOut.model_validate(await run_in_threadpool(services.files.get, user.id, file_id))
 
 
 @router.delete("/{file_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-async def delete_file(file_id: uuid.UUID, user: CurrentUser, context: Context) -> Response:
+async def delete_file(file_id: uuid.UUID, user: CurrentUser, services: AppServices) -> Response:
     """Delete the file and its bytes."""
-    await run_in_threadpool(context.files.delete, user.id, file_id)
+    await run_in_threadpool(services.files.delete, user.id, file_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -120,13 +120,13 @@ async def delete_file(file_id: uuid.UUID, user: CurrentUser, context: Context) -
 async def download_file(
     file_id: uuid.UUID,
     user: CurrentUser,
-    context: Context,
+    services: AppServices,
     range_header: Annotated[str | None, Header(alias="range")] = None,
     if_none_match: Annotated[str | None, Header()] = None,
     if_range: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The file's bytes; one Range, ETag / If-None-Match and If-Range are honoured."""
-    file = await run_in_threadpool(context.files.ready, user.id, file_id)
+    file = await run_in_threadpool(services.files.ready, user.id, file_id)
     etag = f'"{file.sha256}"'
     headers = {
         "ETag": etag,
@@ -137,7 +137,7 @@ async def download_file(
     if if_range is not None and if_range.strip() != etag:
         range_header = None  # the client's partial copy is stale: send it all
     return ranged_response(
-        lambda start, end: context.files.read(file, start, end),
+        lambda start, end: services.files.read(file, start, end),
         file.size,
         media_type=file.content_type or "application/octet-stream",
         headers=headers,

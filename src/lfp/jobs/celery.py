@@ -9,11 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from typing import Any
 
 from celery import Celery
-from celery.exceptions import Reject
-from celery.signals import worker_shutting_down
 
 from lfp.config import Settings
 
@@ -65,59 +62,3 @@ class CeleryExecutor:
     def shutdown(self) -> None:
         """Close the broker connections."""
         self._app.close()
-
-
-def run_worker(settings: Settings, concurrency: int | None = None) -> None:
-    """Run a Celery worker that executes lfp jobs until it is stopped."""
-    from lfp.context import build_context  # the worker needs the whole context; the API not
-    from lfp.db.migrate import upgrade
-
-    upgrade(settings.resolved_database_url)
-    context = build_context(settings)
-    app = celery_app(settings)
-
-    shutting_down = threading.Event()
-
-    @app.task(name=RUN_JOB)  # type: ignore[untyped-decorator]
-    def run_job(job_id: str) -> None:
-        if not shutting_down.is_set():
-            context.runner.run(uuid.UUID(job_id))
-        if shutting_down.is_set():
-            # A message that reached this worker as it began to stop was skipped (or its
-            # job given back): hand it to another worker now rather than leave the job to
-            # the server's requeue, minutes away. A job that has ended ignores it.
-            raise Reject("the worker is shutting down", requeue=True)
-
-    def release_jobs(**_: Any) -> None:
-        # A warm shutdown would wait for hour-long jobs; give them back to the queue instead.
-        shutting_down.set()
-        context.runner.stop()
-
-    worker_shutting_down.connect(release_jobs, weak=False)
-    logging.getLogger("celery.app.trace").addFilter(_reject_without_traceback)
-    workers = concurrency or settings.job_workers
-    try:
-        app.worker_main(
-            [
-                "worker",
-                "--pool=threads",
-                f"--concurrency={workers}",
-                f"--queues={settings.job_queue}",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-            ]
-        )
-    finally:
-        context.db.dispose()
-
-
-def _reject_without_traceback(record: logging.LogRecord) -> bool:
-    """Keep Celery's one-line note of a message handed back, without its traceback.
-
-    Every job running when a worker stops is handed back that way: routine, not an error.
-    """
-    if record.exc_info and isinstance(record.exc_info[1], Reject):
-        record.exc_info = None
-        record.exc_text = None
-    return True

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from lfp.deps import Context, CurrentUser
+from lfp.deps import AppServices, CurrentUser
 from lfp.files.responses import ranged_response
 from lfp.files.schemas import Page
 from lfp.jobs.models import JobState
@@ -29,11 +29,11 @@ KEEPALIVE_SECONDS = 15.0
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
 async def submit_job(
-    body: SubmitJob, user: CurrentUser, context: Context, response: Response
+    body: SubmitJob, user: CurrentUser, services: AppServices, response: Response
 ) -> JobOut:
     """Queue a processor on a file; 422 names what is wrong with the params."""
     job = await run_in_threadpool(
-        lambda: context.jobs.submit(user.id, body.file_id, body.processor, body.params)
+        lambda: services.jobs.submit(user.id, body.file_id, body.processor, body.params)
     )
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return JobOut.of(job)
@@ -42,7 +42,7 @@ async def submit_job(
 @router.get("", response_model=Page[JobOut])
 async def list_jobs(
     user: CurrentUser,
-    context: Context,
+    services: AppServices,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
     state: JobState | None = None,
@@ -50,7 +50,7 @@ async def list_jobs(
 ) -> Page[JobOut]:
     """The caller's jobs, newest first; optionally only one state or one file's."""
     items, total = await run_in_threadpool(
-        lambda: context.jobs.list_owned(
+        lambda: services.jobs.list_owned(
             user.id, page=page, per_page=per_page, state=state, file_id=file_id
         )
     )
@@ -58,15 +58,15 @@ async def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobOut)
-async def get_job(job_id: uuid.UUID, user: CurrentUser, context: Context) -> JobOut:
+async def get_job(job_id: uuid.UUID, user: CurrentUser, services: AppServices) -> JobOut:
     """The job's state, progress, timings, result, error and outputs."""
-    return JobOut.of(await run_in_threadpool(context.jobs.get, user.id, job_id))
+    return JobOut.of(await run_in_threadpool(services.jobs.get, user.id, job_id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)
-async def cancel_job(job_id: uuid.UUID, user: CurrentUser, context: Context) -> JobOut:
+async def cancel_job(job_id: uuid.UUID, user: CurrentUser, services: AppServices) -> JobOut:
     """Cancel: a queued job at once, a running one at its next check; 409 once it ended."""
-    return JobOut.of(await run_in_threadpool(context.jobs.cancel, user.id, job_id))
+    return JobOut.of(await run_in_threadpool(services.jobs.cancel, user.id, job_id))
 
 
 @router.get(
@@ -75,14 +75,14 @@ async def cancel_job(job_id: uuid.UUID, user: CurrentUser, context: Context) -> 
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def job_events(
-    job_id: uuid.UUID, request: Request, user: CurrentUser, context: Context
+    job_id: uuid.UUID, request: Request, user: CurrentUser, services: AppServices
 ) -> StreamingResponse:
     """Server-Sent Events: `state` when the state changes, `progress` as it moves.
 
     Each event's data is the job as `GET /jobs/{id}` shows it; the stream ends with the
     job's final `state` event.
     """
-    first = await run_in_threadpool(context.jobs.get, user.id, job_id)
+    first = await run_in_threadpool(services.jobs.get, user.id, job_id)
 
     async def events() -> AsyncIterator[str]:
         job, last_state, last_progress = first, None, None
@@ -100,7 +100,7 @@ async def job_events(
             if job.state.finished or await request.is_disconnected():
                 return
             await asyncio.sleep(EVENT_POLL_SECONDS)
-            job = await run_in_threadpool(context.jobs.get, user.id, job_id)
+            job = await run_in_threadpool(services.jobs.get, user.id, job_id)
 
     return StreamingResponse(
         events(),
@@ -122,13 +122,13 @@ async def download_output(
     job_id: uuid.UUID,
     name: Annotated[str, Path(max_length=200)],
     user: CurrentUser,
-    context: Context,
+    services: AppServices,
     range_header: Annotated[str | None, Header(alias="range")] = None,
 ) -> Response:
     """One output's bytes; a single Range is honoured."""
-    output = await run_in_threadpool(context.jobs.output, user.id, job_id, name)
+    output = await run_in_threadpool(services.jobs.output, user.id, job_id, name)
     return ranged_response(
-        lambda start, end: context.jobs.read_output(output, start, end),
+        lambda start, end: services.jobs.read_output(output, start, end),
         output.size,
         media_type=output.content_type,
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}"},

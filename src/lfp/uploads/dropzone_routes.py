@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from lfp.deps import Context, CurrentUser
+from lfp.deps import AppServices, CurrentUser
 from lfp.errors import BadRequest, LfpError
 from lfp.uploads.dropzone import DropzoneChunk
 from lfp.uploads.multipart import read_file_field
@@ -68,7 +68,7 @@ def _dropzone_errors() -> Iterator[None]:
 
 
 @router.post("", response_model=DropzoneOut, openapi_extra=_FORM)
-async def receive(request: Request, user: CurrentUser, context: Context) -> DropzoneOut:
+async def receive(request: Request, user: CurrentUser, services: AppServices) -> DropzoneOut:
     """Store one Dropzone chunk, or a whole file Dropzone sent unchunked.
 
     Fields must come before the `file` part (Dropzone sends them so). A retried chunk is
@@ -82,7 +82,7 @@ async def receive(request: Request, user: CurrentUser, context: Context) -> Drop
         params = parse_params(fields.get("params") or None)
         chunk = DropzoneChunk.from_fields(fields)
         if chunk is None:
-            done = await context.uploads.upload_stream(
+            done = await services.uploads.upload_stream(
                 user.id,
                 filename=filename,
                 content_type=form.content_type,
@@ -98,7 +98,7 @@ async def receive(request: Request, user: CurrentUser, context: Context) -> Drop
                 file_id=done.file_id,
                 job_id=done.job_id,
             )
-        return await context.dropzone.receive(
+        return await services.dropzone.receive(
             user.id,
             chunk,
             form.stream,
@@ -113,7 +113,7 @@ async def receive(request: Request, user: CurrentUser, context: Context) -> Drop
 async def finalize(
     request: Request,
     user: CurrentUser,
-    context: Context,
+    services: AppServices,
     dzuuid: Annotated[str | None, Query(max_length=100)] = None,
 ) -> DropzoneOut:
     """Complete a chunked upload (call it from Dropzone's `chunksUploaded` hook).
@@ -123,7 +123,7 @@ async def finalize(
     """
     with _dropzone_errors():
         ref = dzuuid or await _dzuuid_from_body(request)
-        return await run_in_threadpool(context.dropzone.finalize, user.id, ref)
+        return await run_in_threadpool(services.dropzone.finalize, user.id, ref)
 
 
 async def _dzuuid_from_body(request: Request) -> str:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from lfp.deps import Context, CurrentUser
+from lfp.deps import AppServices, CurrentUser
 from lfp.errors import BadRequest, Unprocessable
 from lfp.uploads.content_digest import MalformedDigest, parse_sha256
 from lfp.uploads.http_input import content_length
@@ -20,18 +20,18 @@ router = APIRouter(prefix="/uploads", tags=["uploads"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=UploadOut)
 async def create_upload(
-    body: CreateUpload, user: CurrentUser, context: Context, response: Response
+    body: CreateUpload, user: CurrentUser, services: AppServices, response: Response
 ) -> UploadOut:
     """Start a chunked upload."""
-    upload = await run_in_threadpool(lambda: context.uploads.create(user.id, **body.model_dump()))
+    upload = await run_in_threadpool(lambda: services.uploads.create(user.id, **body.model_dump()))
     response.headers["Location"] = f"/api/v1/uploads/{upload.id}"
     return upload
 
 
 @router.get("/{upload_id}", response_model=UploadOut)
-async def get_upload(upload_id: uuid.UUID, user: CurrentUser, context: Context) -> UploadOut:
+async def get_upload(upload_id: uuid.UUID, user: CurrentUser, services: AppServices) -> UploadOut:
     """The upload's state and the chunks received so far."""
-    return await run_in_threadpool(context.uploads.get, user.id, upload_id)
+    return await run_in_threadpool(services.uploads.get, user.id, upload_id)
 
 
 @router.put(
@@ -52,7 +52,7 @@ async def put_chunk(
     index: int,
     request: Request,
     user: CurrentUser,
-    context: Context,
+    services: AppServices,
     content_digest: Annotated[
         str | None, Header(description="RFC 9530 digest, e.g. sha-256=:<base64>:")
     ] = None,
@@ -64,7 +64,7 @@ async def put_chunk(
         raise Unprocessable(f"Content-Digest: {exc}") from None
     length = content_length(request)
     try:
-        await context.uploads.put_chunk(
+        await services.uploads.put_chunk(
             user.id, upload_id, index, request.stream(), length=length, expected_sha256=expected
         )
     except ClientDisconnect:
@@ -75,21 +75,19 @@ async def put_chunk(
 @router.post(
     "/{upload_id}/complete", status_code=status.HTTP_202_ACCEPTED, response_model=CompleteOut
 )
-async def complete_upload(
+def complete_upload(
     upload_id: uuid.UUID,
     user: CurrentUser,
-    context: Context,
+    services: AppServices,
     body: CompleteUpload | None = None,
 ) -> CompleteOut:
     """Close the upload; the file is verified in the background."""
     body = body or CompleteUpload()
-    return await run_in_threadpool(
-        lambda: context.uploads.complete(user.id, upload_id, checksum=body.checksum, size=body.size)
-    )
+    return services.uploads.complete(user.id, upload_id, checksum=body.checksum, size=body.size)
 
 
 @router.delete("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-async def abort_upload(upload_id: uuid.UUID, user: CurrentUser, context: Context) -> Response:
+async def abort_upload(upload_id: uuid.UUID, user: CurrentUser, services: AppServices) -> Response:
     """Abort the upload and reclaim its space."""
-    await run_in_threadpool(context.uploads.abort, user.id, upload_id)
+    await run_in_threadpool(services.uploads.abort, user.id, upload_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from lfp.config import Settings
-from lfp.deps import Context, CurrentUser
+from lfp.deps import AppServices, CurrentUser
 from lfp.errors import (
     BadRequest,
     LfpError,
@@ -59,15 +59,15 @@ resumable = APIRouter(prefix="/tus", dependencies=[Depends(require_tus_resumable
 
 @discovery.options("", status_code=status.HTTP_200_OK, response_class=Response)
 @discovery.options("/", status_code=status.HTTP_200_OK, response_class=Response)
-async def discover(context: Context) -> Response:
+async def discover(services: AppServices) -> Response:
     """What this tus server supports (200, so browsers' CORS checks pass too)."""
-    return Response(status_code=status.HTTP_200_OK, headers=_capabilities(context.settings))
+    return Response(status_code=status.HTTP_200_OK, headers=_capabilities(services.settings))
 
 
 @discovery.options("/{upload_id}", status_code=status.HTTP_200_OK, response_class=Response)
-async def discover_at_upload(upload_id: str, context: Context) -> Response:
+async def discover_at_upload(upload_id: str, services: AppServices) -> Response:
     """The same answer as `OPTIONS /tus/`, at an upload's URL."""
-    return await discover(context)
+    return await discover(services)
 
 
 @resumable.post("", status_code=status.HTTP_201_CREATED, response_class=Response)
@@ -75,7 +75,7 @@ async def discover_at_upload(upload_id: str, context: Context) -> Response:
 async def create(
     request: Request,
     user: CurrentUser,
-    context: Context,
+    services: AppServices,
     upload_length: Annotated[str | None, Header(include_in_schema=False)] = None,
     upload_defer_length: Annotated[str | None, Header(include_in_schema=False)] = None,
     upload_metadata: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -86,7 +86,7 @@ async def create(
     its first bytes in the body (creation-with-upload)."""
     size = parse_length("Upload-Length", upload_length)
     described = parse_metadata(upload_metadata)
-    appender = context.appender
+    appender = services.appender
     concat = (upload_concat or "").strip()
     if concat.startswith("final"):
         part_ids = parse_concat_final(concat)
@@ -98,9 +98,9 @@ async def create(
         raise BadRequest("send exactly one of Upload-Length and Upload-Defer-Length: 1")
     if upload_defer_length is not None and upload_defer_length.strip() != "1":
         raise BadRequest("Upload-Defer-Length must be 1")
-    if size is not None and size > context.settings.max_upload_size:
+    if size is not None and size > services.settings.max_upload_size:
         raise TooLarge(
-            f"Upload-Length {size} is more than Tus-Max-Size {context.settings.max_upload_size}"
+            f"Upload-Length {size} is more than Tus-Max-Size {services.settings.max_upload_size}"
         )
     checksum = parse_checksum(upload_checksum)
     with_body = _has_body(request)
@@ -131,9 +131,9 @@ async def create(
 
 
 @resumable.head("/{upload_id}", response_class=Response)
-async def head(upload_id: uuid.UUID, user: CurrentUser, context: Context) -> Response:
+async def head(upload_id: uuid.UUID, user: CurrentUser, services: AppServices) -> Response:
     """Where the upload stands: its offset, length, metadata and expiry."""
-    upload = await run_in_threadpool(context.appender.get, user.id, upload_id)
+    upload = await run_in_threadpool(services.appender.get, user.id, upload_id)
     headers = _state_headers(upload)
     headers["Cache-Control"] = "no-store"
     if upload.client_metadata:
@@ -151,7 +151,7 @@ async def patch(
     upload_id: uuid.UUID,
     request: Request,
     user: CurrentUser,
-    context: Context,
+    services: AppServices,
     upload_offset: Annotated[str | None, Header(include_in_schema=False)] = None,
     upload_length: Annotated[str | None, Header(include_in_schema=False)] = None,
     upload_checksum: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -162,7 +162,7 @@ async def patch(
     if offset is None:
         raise BadRequest("Upload-Offset is required")
     try:
-        upload = await context.appender.append(
+        upload = await services.appender.append(
             user.id,
             upload_id,
             body_stream(request),
@@ -177,9 +177,9 @@ async def patch(
 
 
 @resumable.delete("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-async def terminate(upload_id: uuid.UUID, user: CurrentUser, context: Context) -> Response:
+async def terminate(upload_id: uuid.UUID, user: CurrentUser, services: AppServices) -> Response:
     """Give the upload up and reclaim its space (termination)."""
-    await run_in_threadpool(context.appender.terminate, user.id, upload_id)
+    await run_in_threadpool(services.appender.terminate, user.id, upload_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from lfp.catalog.products.schemas import ProductAggregateOut, ProductOut
 from lfp.catalog.products.service import AggregateSort, ProductService, ProductSort
 from lfp.catalog.query import MAX_PER_PAGE, PageQuery, choice, no_nul, page_query
-from lfp.deps import Context, CurrentUser
+from lfp.deps import AppServices, CurrentUser
 from lfp.files.schemas import Page
 
 router = APIRouter(prefix="/products", tags=["catalog"])
@@ -30,7 +30,7 @@ OrderParam = Annotated[
 @router.get("", response_model=Page[ProductOut])
 async def list_products(
     _user: CurrentUser,
-    context: Context,
+    services: AppServices,
     page: PageParam = None,
     per_page: PerPageParam = None,
     sort_by: Annotated[
@@ -46,7 +46,7 @@ async def list_products(
     sort = choice("sort_by", sort_by, get_args(ProductSort), "updated_at")
     q = no_nul("q", q)
     items, total = await run_in_threadpool(
-        lambda: ProductService(context.db).list_products(query, sort_by=sort, q=q)
+        lambda: ProductService(services.db).list_products(query, sort_by=sort, q=q)
     )
     return _paged([ProductOut.model_validate(p) for p in items], query, total)
 
@@ -54,7 +54,7 @@ async def list_products(
 @router.get("/aggregates", response_model=Page[ProductAggregateOut])
 async def list_aggregates(
     _user: CurrentUser,
-    context: Context,
+    services: AppServices,
     page: PageParam = None,
     per_page: PerPageParam = None,
     sort_by: Annotated[str | None, Query(description="name or count (default count).")] = None,
@@ -64,15 +64,15 @@ async def list_aggregates(
     query = page_query(page, per_page, sort_order)
     sort = choice("sort_by", sort_by, get_args(AggregateSort), "count")
     items, total = await run_in_threadpool(
-        lambda: ProductService(context.db).aggregates(query, sort_by=sort)
+        lambda: ProductService(services.db).aggregates(query, sort_by=sort)
     )
     return _paged([ProductAggregateOut.model_validate(a) for a in items], query, total)
 
 
 @router.get("/{sku}", response_model=ProductOut)
-async def get_product(sku: str, _user: CurrentUser, context: Context) -> ProductOut:
+async def get_product(sku: str, _user: CurrentUser, services: AppServices) -> ProductOut:
     """One product by its sku."""
-    product = await run_in_threadpool(ProductService(context.db).get, sku)
+    product = await run_in_threadpool(ProductService(services.db).get, sku)
     return ProductOut.model_validate(product)
 
 

@@ -10,14 +10,14 @@ from starlette.concurrency import run_in_threadpool
 from lfp.catalog.titles.models import SORTABLE
 from lfp.catalog.titles.schemas import TitleOut, TitlePage
 from lfp.catalog.titles.service import TitleService, parse_query
-from lfp.deps import Context, CurrentUser
+from lfp.deps import AppServices, CurrentUser
 
 router = APIRouter(prefix="/titles", tags=["catalog"])
 
 
-def title_service(context: Context) -> TitleService:
+def title_service(services: AppServices) -> TitleService:
     """The titles catalogue on the process's database."""
-    return TitleService(context.db)
+    return TitleService(services.db)
 
 
 Titles = Annotated[TitleService, Depends(title_service)]

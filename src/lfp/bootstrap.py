@@ -20,7 +20,7 @@ from lfp.uploads.service import UploadService
 
 
 @dataclass(frozen=True)
-class AppContext:
+class Services:
     """Everything a request handler may need, wired together."""
 
     settings: Settings
@@ -39,7 +39,7 @@ class AppContext:
     jobs: JobService
 
 
-def build_context(settings: Settings) -> AppContext:
+def build_services(settings: Settings) -> Services:
     """Build the engine, the store and the services for `settings` (the one place that does)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
@@ -51,7 +51,7 @@ def build_context(settings: Settings) -> AppContext:
     jobs = JobService(db, store, registry, executor, settings)
     verifier = Verifier(db, store, on_settled=jobs.file_settled)
     uploads = UploadService(db, store, settings, verifier, jobs)
-    return AppContext(
+    return Services(
         settings=settings,
         db=db,
         store=store,
