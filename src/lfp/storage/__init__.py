@@ -2,5 +2,13 @@
 
 from lfp.storage.base import BlobStore, PartWriter, StorageError, StorageFull
 from lfp.storage.local import LocalBlobStore
+from lfp.storage.memory import MemoryBlobStore
 
-__all__ = ["BlobStore", "LocalBlobStore", "PartWriter", "StorageError", "StorageFull"]
+__all__ = [
+    "BlobStore",
+    "LocalBlobStore",
+    "MemoryBlobStore",
+    "PartWriter",
+    "StorageError",
+    "StorageFull",
+]

@@ -18,15 +18,22 @@ class LocalPartWriter:
 
     def __init__(self, path: Path, offset: int, length: int, fsync: bool) -> None:
         try:
-            self._fd = os.open(path, os.O_WRONLY)
+            self._fd: int | None = os.open(path, os.O_WRONLY)
         except FileNotFoundError as exc:
             raise StorageError(f"staging blob {path.name} is gone") from exc
         self._position = offset
         self._end = offset + length
         self._fsync = fsync
 
+    def _open_fd(self) -> int:
+        """The part's file descriptor, unless the part is already committed or aborted."""
+        if self._fd is None:
+            raise StorageError("the part is already committed or aborted")
+        return self._fd
+
     def write(self, blocks: Sequence[bytes]) -> None:
         """Write `blocks` at the next position of the part, in one system call if it can."""
+        fd = self._open_fd()
         total = sum(len(b) for b in blocks)
         if self._position + total > self._end:
             raise StorageError("part overflows its declared length")
@@ -34,7 +41,7 @@ class LocalPartWriter:
         views = [memoryview(b) for b in blocks if b]
         while views:
             try:
-                written = os.pwritev(self._fd, views[:_IOV_MAX], self._position)
+                written = os.pwritev(fd, views[:_IOV_MAX], self._position)
             except OSError as exc:
                 if exc.errno == errno.ENOSPC:
                     raise StorageFull("no space left on the store") from exc
@@ -44,15 +51,25 @@ class LocalPartWriter:
 
     def commit(self) -> None:
         """Flush the part to disk (when configured) and close it."""
+        fd = self._open_fd()
+        # Closed exactly once, even if the flush fails: an `abort` that follows a failed
+        # commit must not close a descriptor number another thread has opened since.
+        self._fd = None
         try:
             if self._fsync:
-                os.fdatasync(self._fd)
+                os.fdatasync(fd)
         finally:
-            os.close(self._fd)
+            os.close(fd)
 
     def abort(self) -> None:
-        """Close without flushing: the bytes are not recorded and will be overwritten."""
-        os.close(self._fd)
+        """Close without flushing: the bytes are not recorded and will be overwritten.
+
+        Harmless once the part is closed (callers abort after a commit that failed or was
+        interrupted).
+        """
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
 
 class LocalBlobStore:
@@ -106,12 +123,12 @@ class LocalBlobStore:
                         _copy_all(part.fileno(), target.fileno())
                 if self._fsync:
                     os.fdatasync(target.fileno())
-        except FileNotFoundError as exc:
-            path.unlink(missing_ok=True)
-            raise StorageError(f"staging blob {Path(exc.filename or '').name} is gone") from exc
-        except OSError as exc:
-            path.unlink(missing_ok=True)
-            if exc.errno == errno.ENOSPC:
+        except BaseException as exc:
+            path.unlink(missing_ok=True)  # no half-joined blob is left behind
+            if isinstance(exc, FileNotFoundError):
+                name = Path(exc.filename or "").name
+                raise StorageError(f"staging blob {name} is gone") from exc
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
                 raise StorageFull("no space left on the store") from exc
             raise
 
@@ -127,10 +144,10 @@ class LocalBlobStore:
         """Move `source` to `target` durably: its bytes, then the folder entry, on disk."""
         target.parent.mkdir(parents=True, exist_ok=True)
         if self._fsync:
-            _fsync_file(source)
+            _fsync_path(source)
         move(source, target)
         if self._fsync:
-            _fsync_dir(target.parent)
+            _fsync_path(target.parent)
 
     def read(
         self, key: str, start: int = 0, end: int | None = None, block_size: int = 1 << 20
@@ -192,6 +209,7 @@ def _advance(views: list[memoryview], written: int) -> list[memoryview]:
 
 
 def _preallocate(fd: int, size: int) -> None:
+    """Reserve `size` bytes for file `fd` (a sparse file where the file system cannot)."""
     try:
         os.posix_fallocate(fd, 0, size)
     except OSError as exc:
@@ -203,15 +221,8 @@ def _preallocate(fd: int, size: int) -> None:
         os.ftruncate(fd, size)
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
+def _fsync_path(path: Path) -> None:
+    """Flush the file or folder at `path` to disk (a folder: its entries)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
