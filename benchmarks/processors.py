@@ -5,7 +5,7 @@ Plays`, 50,000 songs, 3 in 40 of whose names need RFC 4180 quoting, uniform over
 of dates), then prints, each measured thing running alone in its own process (so its peak RSS
 is its own):
 
-- lfp's `song-plays` processor (the real class, on a `RunContext` with the configured
+- lfp's `song-plays` processor (the real class, on a `RunningJob` with the configured
   DuckDB memory limit and threads) beside a plain-Python reference (`csv` module, a dict
   keyed by (song, date), `sorted`, `csv.writer`), and whether the two outputs agree. The
   issue's targets: lfp at least 8x faster, and lfp's peak RSS under 1 GiB;
@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lfp.processors.context import RunContext
+    from lfp.processors.context import RunningJob
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -245,14 +245,14 @@ def _child(argv: list[str]) -> None:
     print(json.dumps(report, default=str))
 
 
-def _context(source: Path, scratch: Path) -> RunContext:
-    """A `RunContext` on a local file, with the configured DuckDB memory limit and threads."""
+def _context(source: Path, scratch: Path) -> RunningJob:
+    """A `RunningJob` on a local file, with the configured DuckDB memory limit and threads."""
     from lfp.config import Settings
-    from lfp.processors.context import RunContext
+    from lfp.processors.context import RunningJob
 
     settings = Settings()
     scratch.mkdir(parents=True, exist_ok=True)
-    return RunContext(
+    return RunningJob(
         input_path=source,
         input_size=source.stat().st_size,
         filename=source.name,

@@ -6,18 +6,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lfp.processors.context import Progress, RunContext
+from lfp.processors.context import ProgressSnapshot, RunningJob
 
 
 @dataclass(eq=False)
-class LocalJob(RunContext):
+class LocalJob(RunningJob):
     """The runner's own context, keeping every progress report in `reports`.
 
     `on_progress` runs on each report (a test may cancel from it); `cancel()` cancels as
     the runner's heartbeat would, from any thread.
     """
 
-    reports: list[Progress] = field(default_factory=list)
+    reports: list[ProgressSnapshot] = field(default_factory=list)
     on_progress: Callable[[LocalJob], None] | None = None
 
     def progress(self, done: int, total: int | None = None, unit: str = "bytes") -> None:

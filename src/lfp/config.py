@@ -11,7 +11,7 @@ import os
 import re
 import secrets
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -39,15 +39,34 @@ _ORIGIN = re.compile(
 )
 
 
+def _setting(default: Any, description: str, *, shown: str | None = None, **limits: Any) -> Any:
+    """A `Settings` field whose description ends by stating its default.
+
+    The default is stated as `shown` where the value alone would not say it well ("1 TiB",
+    "none (…)"), else as the value itself, so that a new default cannot keep an old text.
+    """
+    stated = _stated(default) if shown is None else shown
+    return Field(default=default, description=f"{description} Default: {stated}.", **limits)
+
+
+def _stated(value: object) -> str:
+    """A default as a description states it: `true`, `30` (not 30.0), `lfp-jobs`."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
 class Settings(BaseSettings):
     """Every tunable of the service. Each field's description states its default."""
 
     model_config = SettingsConfigDict(env_prefix="LFP_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(
-        default=Path("lfp-data"),
-        description="Folder for the SQLite database, the generated JWT secret and (by default) "
-        "stored blobs. Default: ./lfp-data.",
+    data_dir: Path = _setting(
+        Path("lfp-data"),
+        "Folder for the SQLite database, the generated JWT secret and (by default) stored blobs.",
+        shown="./lfp-data",
     )
     database_url: str | None = Field(
         default=None,
@@ -59,125 +78,118 @@ class Settings(BaseSettings):
         description="Where blobs live. Default: the local folder <data_dir>/blobs. "
         "A file:///abs/path URL names another local folder.",
     )
-    max_upload_size: int = Field(
-        default=TiB, gt=0, description="Largest file accepted, in bytes. Default: 1 TiB."
+    max_upload_size: int = _setting(TiB, "Largest file accepted, in bytes.", shown="1 TiB", gt=0)
+    default_chunk_size: int = _setting(
+        8 * MiB, "Chunk size when a client does not ask for one.", shown="8 MiB"
     )
-    default_chunk_size: int = Field(
-        default=8 * MiB,
-        description="Chunk size when a client does not ask for one. Default: 8 MiB.",
-    )
-    min_chunk_size: int = Field(
-        default=MIN_CHUNK_SIZE,
+    min_chunk_size: int = _setting(
+        MIN_CHUNK_SIZE,
+        "Smallest chunk size a multi-chunk upload may use.",
+        shown="5 MiB",
         ge=MIN_CHUNK_SIZE,
-        description="Smallest chunk size a multi-chunk upload may use. Default: 5 MiB.",
     )
-    max_chunk_size: int = Field(
-        default=256 * MiB, description="Largest chunk size an upload may use. Default: 256 MiB."
+    max_chunk_size: int = _setting(
+        256 * MiB, "Largest chunk size an upload may use.", shown="256 MiB"
     )
-    upload_expiry_seconds: int = Field(
-        default=24 * 3600,
+    upload_expiry_seconds: int = _setting(
+        24 * 3600,
+        "An upload not completed this long after its last activity is expired and its space "
+        "reclaimed.",
+        shown="86400 (24 h)",
         gt=0,
-        description="An upload not completed this long after its last activity is expired and "
-        "its space reclaimed. Default: 86400 (24 h).",
     )
-    sweep_interval_seconds: float = Field(
-        default=300.0,
+    sweep_interval_seconds: float = _setting(
+        300.0, "How often the server sweeps expired uploads.", gt=0
+    )
+    chunk_lease_seconds: float = _setting(
+        60.0,
+        "How long a chunk (or a tus PATCH) being written stays reserved for its request "
+        "without news from it; after that (say the server died mid-chunk) a retry may take "
+        "it over.",
         gt=0,
-        description="How often the server sweeps expired uploads. Default: 300.",
     )
-    chunk_lease_seconds: float = Field(
-        default=60.0,
-        gt=0,
-        description="How long a chunk (or a tus PATCH) being written stays reserved for its "
-        "request without news from it; after that (say the server died mid-chunk) a retry may "
-        "take it over. Default: 60.",
-    )
-    min_free_bytes: int = Field(
-        default=1 * GiB,
+    min_free_bytes: int = _setting(
+        1 * GiB,
+        "Uploads that would leave less free space than this on the store are refused with 507.",
+        shown="1 GiB",
         ge=0,
-        description="Uploads that would leave less free space than this on the store are "
-        "refused with 507. Default: 1 GiB.",
     )
-    fsync: bool = Field(
-        default=True,
-        description="Flush each chunk to disk before acknowledging it, so an acknowledged "
-        "chunk survives a power loss. Default: true.",
+    fsync: bool = _setting(
+        True,
+        "Flush each chunk to disk before acknowledging it, so an acknowledged chunk survives "
+        "a power loss.",
     )
-    jwt_secret: SecretStr | None = Field(
-        default=None,
-        description="Key that signs access tokens. Default: generated on first run and kept "
-        "in <data_dir>/jwt_secret (mode 0600).",
+    jwt_secret: SecretStr | None = _setting(
+        None,
+        "Key that signs access tokens.",
+        shown="generated on first run and kept in <data_dir>/jwt_secret (mode 0600)",
     )
-    token_lifetime_seconds: int = Field(
-        default=7 * 24 * 3600, gt=0, description="Access token lifetime. Default: 604800 (7 days)."
+    token_lifetime_seconds: int = _setting(
+        7 * 24 * 3600, "Access token lifetime.", shown="604800 (7 days)", gt=0
     )
-    executor: Literal["local", "celery"] | None = Field(
-        default=None,
-        description="Where jobs run: `local` (a thread pool inside `lfp serve`) or `celery` "
-        "(`lfp worker` processes fed through the broker). Default: celery when broker_url is "
-        "set, else local.",
+    executor: Literal["local", "celery"] | None = _setting(
+        None,
+        "Where jobs run: `local` (a thread pool inside `lfp serve`) or `celery` (`lfp worker` "
+        "processes fed through the broker).",
+        shown="celery when broker_url is set, else local",
     )
-    broker_url: str | None = Field(
-        default=None,
-        description="Celery broker for jobs, `redis://host:6379/0` or `amqp://user:pw@host//`. "
-        "Default: none (jobs run in the server).",
+    broker_url: str | None = _setting(
+        None,
+        "Celery broker for jobs, `redis://host:6379/0` or `amqp://user:pw@host//`.",
+        shown="none (jobs run in the server)",
     )
-    job_queue: str = Field(
-        default="lfp-jobs",
+    job_queue: str = _setting(
+        "lfp-jobs",
+        "Broker queue the servers send jobs to and `lfp worker` takes them from; several lfp "
+        "installations may share one broker with different queues.",
         min_length=1,
         max_length=200,
-        description="Broker queue the servers send jobs to and `lfp worker` takes them from; "
-        "several lfp installations may share one broker with different queues. "
-        "Default: lfp-jobs.",
     )
-    job_workers: int = Field(
-        default=2,
+    job_workers: int = _setting(
+        2,
+        "Jobs one process runs at once (local executor pool size, and the concurrency of "
+        "`lfp worker`).",
         ge=1,
-        description="Jobs one process runs at once (local executor pool size, and the "
-        "concurrency of `lfp worker`). Default: 2.",
     )
-    job_lease_seconds: float = Field(
-        default=30.0,
+    job_lease_seconds: float = _setting(
+        30.0,
+        "A running job's worker renews its claim this often times three; a job whose claim "
+        "lapses (its worker died) is queued again.",
         gt=0,
-        description="A running job's worker renews its claim this often times three; a job "
-        "whose claim lapses (its worker died) is queued again. Default: 30.",
     )
-    job_max_attempts: int = Field(
-        default=3,
+    job_max_attempts: int = _setting(
+        3,
+        "Times a job is started before it is failed for good because its worker kept dying.",
         ge=1,
-        description="Times a job is started before it is failed for good because its worker "
-        "kept dying. Default: 3.",
     )
-    job_requeue_seconds: float = Field(
-        default=300.0,
+    job_requeue_seconds: float = _setting(
+        300.0,
+        "A job still queued this long after it was sent to the executor is sent again (the "
+        "broker lost the message).",
         gt=0,
-        description="A job still queued this long after it was sent to the executor is sent "
-        "again (the broker lost the message). Default: 300.",
     )
-    processor_memory_limit: str = Field(
-        default="512MB",
+    processor_memory_limit: str = _setting(
+        "512MB",
+        "Memory one processor's query engine (DuckDB) may use before it spills to disk.",
         pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
-        description="Memory one processor's query engine (DuckDB) may use before it spills to "
-        "disk. Default: 512MB.",
     )
-    processor_threads: int = Field(
-        default=2, ge=1, description="Threads one processor's query engine may use. Default: 2."
+    processor_threads: int = _setting(2, "Threads one processor's query engine may use.", ge=1)
+    forward_allowed_hosts: Annotated[list[str], NoDecode] = _setting(
+        [],
+        "Hosts the `forward` processor may send files to, comma-separated (or a JSON list): "
+        "`host`, `host:port`, `*.example.com` (its subdomains), IP addresses only exactly. "
+        "Matched against the host as written in the URL, never resolved.",
+        shown="none (forwarding disabled)",
     )
-    forward_allowed_hosts: Annotated[list[str], NoDecode] = Field(
-        default=[],
-        description="Hosts the `forward` processor may send files to, comma-separated (or a "
-        "JSON list): `host`, `host:port`, `*.example.com` (its subdomains), IP addresses only "
-        "exactly. Matched against the host as written in the URL, never resolved. "
-        "Default: none (forwarding disabled).",
-    )
-    cors_allowed_origins: Annotated[list[str], NoDecode] = Field(
-        default=[],
-        description="Web origins whose pages may call the API from a browser (tus-js-client, "
-        "Uppy, Dropzone on another site), comma-separated or a JSON list: "
-        "`https://app.example.com`, or `*` for any. Default: none (same origin only).",
+    cors_allowed_origins: Annotated[list[str], NoDecode] = _setting(
+        [],
+        "Web origins whose pages may call the API from a browser (tus-js-client, Uppy, "
+        "Dropzone on another site), comma-separated or a JSON list: `https://app.example.com`, "
+        "or `*` for any.",
+        shown="none (same origin only)",
     )
     host: str = Field(default="127.0.0.1", description="`lfp serve` bind address.")
-    port: int = Field(default=8000, description="`lfp serve` port. Default: 8000.")
+    port: int = _setting(8000, "`lfp serve` port.")
 
     @field_validator("storage_url")
     @classmethod

@@ -14,9 +14,11 @@ _END = b""
 class Hasher(Protocol):
     """What lfp needs of a hash object (hashlib's and blake3's both fit)."""
 
-    def update(self, data: bytes, /) -> Any: ...
+    def update(self, data: bytes, /) -> Any:
+        """Feed `data`, the next bytes of the stream."""
 
-    def hexdigest(self) -> str: ...
+    def hexdigest(self) -> str:
+        """The digest of every byte fed so far, in hex."""
 
 
 def new_hasher(algorithm: str) -> Hasher:
@@ -49,6 +51,7 @@ def digest_blocks(
     errors: list[BaseException] = []
 
     def run(hasher: Hasher, inbox: queue.Queue[bytes]) -> None:
+        """Feed `hasher` the blocks from `inbox` until the end marker (one thread each)."""
         try:
             while (block := inbox.get()) is not _END:
                 hasher.update(block)

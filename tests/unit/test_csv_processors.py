@@ -21,9 +21,10 @@ import pytest
 from pydantic import ValidationError
 from tests.processor_context import LocalJob, local_job
 
-from lfp.processors import duckdb_csv, song_plays
+from lfp.processors import song_plays
 from lfp.processors.base import JobCancelled, NoParams, ProcessorError
 from lfp.processors.csv_aggregate import CsvAggregateParams, CsvAggregateProcessor
+from lfp.processors.duckdb_csv import engine as duckdb_engine
 from lfp.processors.song_plays import SongPlaysProcessor
 
 BOM = "\ufeff"
@@ -251,7 +252,7 @@ def test_a_job_cancelled_before_it_runs_writes_nothing(tmp_path: Path) -> None:
 def test_a_cancel_interrupts_the_running_query(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(duckdb_csv, "PROGRESS_INTERVAL", 0.005)
+    monkeypatch.setattr(duckdb_engine, "PROGRESS_INTERVAL", 0.005)
     block = "".join(f"song {i},2024-01-{i % 28 + 1:02d},{i % 90}\n" for i in range(20_000))
     data = tmp_path / "big.csv"
     with open(data, "w") as target:  # ~40 MB: far longer to aggregate than a poll interval

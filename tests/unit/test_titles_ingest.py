@@ -12,7 +12,8 @@ from lfp.catalog.titles.models import Title
 from lfp.db.engine import Database
 from lfp.db.migrate import upgrade
 from lfp.processors.base import JobCancelled, ProcessorError
-from lfp.processors.ingest import CsvRecords, Record, SkippedRows
+from lfp.processors.csv_records import CsvRecords, Record
+from lfp.processors.ingest import SkippedRows
 from lfp.processors.titles import TitlesParams, TitlesProcessor
 
 HEADER = "show_id,type,title,director,cast,country,date_added,release_year,rating,duration,"

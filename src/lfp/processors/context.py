@@ -1,4 +1,4 @@
-"""The job context processors get when they run: a local input, scratch space, outputs."""
+"""`RunningJob`, the runner's `JobContext` of one run: a local input, scratch space, outputs."""
 
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ OUTPUT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 # another run took the job over.
 StopReason = Literal["cancelled", "stopping", "lost"]
 
-Progress = tuple[int, int | None, str]
+# The latest progress a run reported, as the heartbeat reads it: (done, total, unit).
+ProgressSnapshot = tuple[int, int | None, str]
 
 
 @dataclass(eq=False)
-class RunContext:
+class RunningJob:
     """The `JobContext` of one run: input, scratch space, outputs, progress and cancel.
 
     The runner makes one per run; benchmarks and tests use it to run a processor on a
@@ -42,7 +43,7 @@ class RunContext:
     input_sha256: str | None = None
     outputs: list[Output] = field(default_factory=list)
     stop_reason: StopReason | None = None
-    _progress: Progress | None = None
+    _progress: ProgressSnapshot | None = None
     _callbacks: list[Callable[[], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -66,7 +67,7 @@ class RunContext:
         """Remember the latest progress; the heartbeat writes it out."""
         self._progress = (done, total, unit)
 
-    def progress_snapshot(self) -> Progress | None:
+    def progress_snapshot(self) -> ProgressSnapshot | None:
         """The latest progress reported: (done, total, unit), or None."""
         return self._progress
 

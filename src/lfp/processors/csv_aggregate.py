@@ -24,13 +24,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lfp.processors.base import JobContext, Processor
-from lfp.processors.duckdb_csv import (
+from lfp.processors.duckdb_csv.engine import Engine, removed_on_failure
+from lfp.processors.duckdb_csv.header import read_header
+from lfp.processors.duckdb_csv.source import Check, CsvSource
+from lfp.processors.duckdb_csv.sql import (
     CSV_CONTENT_TYPE,
+    CSV_COPY_OPTIONS,
     PARQUET_CONTENT_TYPE,
-    Check,
-    CsvSource,
-    Engine,
-    read_header,
     sql_name,
     sql_string,
 )
@@ -119,18 +119,12 @@ class CsvAggregateProcessor(Processor):
         header.require([*params.group_by, *(a.column for a in params.aggregates)])
         plan = _Plan(CsvSource(job.input_path, header, params.delimiter), params)
         extension = params.output_format
-        output = job.output(
-            f"aggregate.{extension}",
-            PARQUET_CONTENT_TYPE if extension == "parquet" else CSV_CONTENT_TYPE,
-        )
-        try:
-            with Engine(job) as engine:
-                engine.run(plan.aggregate(), plan.source, progress=(0.0, 0.8))
-                stats = engine.run(plan.stats())[0]
-                engine.run(plan.copy(stats, str(output), extension), progress=(0.8, 1.0))
-        except BaseException:
-            output.unlink(missing_ok=True)
-            raise
+        content_type = PARQUET_CONTENT_TYPE if extension == "parquet" else CSV_CONTENT_TYPE
+        output = job.output(f"aggregate.{extension}", content_type)
+        with removed_on_failure(output), Engine(job) as engine:
+            engine.run(plan.aggregate(), plan.source, progress=(0.0, 0.8))
+            stats = engine.run(plan.stats())[0]
+            engine.run(plan.copy(stats, str(output), extension), progress=(0.8, 1.0))
         return {"rows_read": int(stats[0]), "groups": int(stats[1]), "output": output.name}
 
 
@@ -217,9 +211,7 @@ class _Plan:
             columns.append(f"{value} AS {sql_name(aggregate.output_name)}")
         order = f" ORDER BY {', '.join(f'{k} NULLS FIRST' for k in self._keys)}"
         options = (
-            "FORMAT parquet, COMPRESSION zstd"
-            if output_format == "parquet"
-            else "FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"'"
+            "FORMAT parquet, COMPRESSION zstd" if output_format == "parquet" else CSV_COPY_OPTIONS
         )
         return (
             f"COPY (SELECT {', '.join(columns)} FROM groups{order if self._keys else ''}) "

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 import lfp
 from lfp.config import Settings
+from lfp.http.content_digest import format_sha256
 from lfp.processors.base import JobContext, Processor, ProcessorError
-from lfp.uploads.content_digest import format_sha256
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +194,7 @@ class _Answer:
     location: str | None
 
     def describe(self) -> str:
+        """The answer as an error message quotes it: status, redirect target, body."""
         text = f"HTTP {self.status}"
         if self.location:
             text += f" to {self.location}"

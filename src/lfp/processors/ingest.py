@@ -1,26 +1,29 @@
-"""Helpers shared by the processors that load CSV files into lfp's tables.
+"""What the processors that load CSV files into lfp's tables share.
 
-What to do with a bad row (`on_bad_row`), the collection of skipped lines that a job's
-result lists, and a CSV reader that names the line each record starts on.
+Their base class (`IngestProcessor`: one write transaction, and a result of the same
+counts), what to do with a bad row (`on_bad_row`, `parse_rows`) and the collection of
+skipped lines that a job's result lists. The records come from `csv_records.CsvRecords`.
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
+import time
+from abc import abstractmethod
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from lfp.db.engine import Database
-from lfp.processors.base import JobContext, ProcessorError
+from lfp.processors.base import JobContext, Processor, ProcessorError
+from lfp.processors.csv_records import Record
 
 OnBadRow = Literal["fail", "skip"]
 # A job's result lists at most this many skipped lines (it counts them all).
 MAX_SKIPPED_LINES = 1000
-_BOM = "\ufeff"
+T = TypeVar("T")
 
 
 class IngestParams(BaseModel):
@@ -69,6 +72,48 @@ class SkippedRows:
         return {"skipped": self.count, "skipped_lines": list(self.lines)}
 
 
+@dataclass
+class LoadCounts:
+    """What one load did to the rows of its file, as the job's result reports it."""
+
+    rows: int = 0  # data rows read and kept; the result's rows_read adds the skipped ones
+    inserted: int = 0
+    updated: int = 0
+    # Rows whose key appears again later in the file: the later row won.
+    duplicates: int = 0
+    skipped: SkippedRows = field(default_factory=SkippedRows)
+
+    def as_result(self, seconds: float) -> dict[str, Any]:
+        """The job's result: these counts, the skipped rows and how long the load took."""
+        return {
+            "rows_read": self.rows + self.skipped.count,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "duplicates": self.duplicates,
+            **self.skipped.as_result(),
+            "seconds": round(seconds, 3),
+        }
+
+
+class IngestProcessor(Processor):
+    """Base of the processors that load a CSV into lfp's tables; subclasses write `load`.
+
+    The whole load is one write transaction, so a failed or cancelled job changes nothing.
+    """
+
+    def run(self, job: JobContext, params: Any) -> dict[str, Any]:
+        """Load the file in one transaction; its counts and how many seconds it took."""
+        db = require_database(job, self.name)
+        started = time.monotonic()
+        with db.write() as session:
+            counts = self.load(job, params, session)
+        return counts.as_result(time.monotonic() - started)
+
+    @abstractmethod
+    def load(self, job: JobContext, params: Any, session: Session) -> LoadCounts:
+        """Load the job's input through `session` (the transaction); what it did."""
+
+
 def require_database(job: JobContext, processor: str) -> Database:
     """lfp's database, which an ingest processor loads into; ProcessorError without one."""
     if job.database is None:
@@ -76,65 +121,25 @@ def require_database(job: JobContext, processor: str) -> Database:
     return job.database
 
 
-def handle_bad_row(on_bad_row: OnBadRow, skipped: SkippedRows, line: int, error: BadRow) -> None:
-    """Skip the row, or fail the job naming its line and column, as `on_bad_row` says."""
-    if on_bad_row == "skip":
-        skipped.add(line, error.describe())
-        return
-    raise ProcessorError(f"line {line}, {error.describe()}")
+def parse_rows(
+    records: Iterable[Record],
+    parse: Callable[[Record], T],
+    on_bad_row: OnBadRow,
+    skipped: SkippedRows,
+) -> Iterator[T]:
+    """The data records as `parse` makes rows of them, bad ones handled as `on_bad_row` says.
 
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One CSV record: the line it starts on and its fields, or why it is not valid CSV."""
-
-    line: int
-    fields: list[str]
-    error: str | None = None
-
-
-class CsvRecords:
-    """The records of an RFC 4180 CSV file (UTF-8, optional BOM, CRLF or LF line ends).
-
-    Quoted fields may hold commas, quotes and line breaks; each record names the line it
-    starts on. A record that is not valid CSV comes with `error` set, and reading goes on
-    with the next line. Blank lines are passed over. Bytes that are not UTF-8 raise
-    `ProcessorError` naming the line. `bytes_read` tells how far the reading has got.
+    A record is bad when it is not valid CSV or `parse` raises BadRow for it: it fails the
+    job (ProcessorError naming its line and column) or is recorded in `skipped`.
     """
-
-    def __init__(self, path: Path, delimiter: str = ",") -> None:
-        self.path = path
-        self.delimiter = delimiter
-        self.bytes_read = 0
-        self._lines_read = 0
-
-    def __iter__(self) -> Iterator[Record]:
-        with open(self.path, "rb") as source:
-            reader = csv.reader(self._lines(source), delimiter=self.delimiter, strict=True)
-            while True:
-                line = self._lines_read + 1
-                try:
-                    fields = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    yield Record(line, [], f"not valid CSV: {exc}")
-                    continue
-                if fields:
-                    yield Record(line, fields)
-
-    def _lines(self, source: Any) -> Iterator[str]:
-        # Decoding line by line (not through a text wrapper that reads ahead) is what lets a
-        # decoding error name its line.
-        for raw in source:
-            self._lines_read += 1
-            self.bytes_read += len(raw)
-            try:
-                text: str = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise ProcessorError(
-                    f"line {self._lines_read}: not valid UTF-8 (byte {exc.start + 1} of the line)"
-                ) from None
-            if self._lines_read == 1:
-                text = text.removeprefix(_BOM)
-            yield text
+    for record in records:
+        try:
+            if record.error is not None:
+                raise BadRow(record.error)
+            row = parse(record)
+        except BadRow as error:
+            if on_bad_row == "fail":
+                raise ProcessorError(f"line {record.line}, {error.describe()}") from None
+            skipped.add(record.line, error.describe())
+            continue
+        yield row

@@ -18,10 +18,8 @@ those changes to `product_aggregates`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
 
 from pydantic import Field
 from sqlalchemy import bindparam, text
@@ -29,15 +27,15 @@ from sqlalchemy.orm import Session
 
 from lfp.catalog.products.models import NAME_MAX, SKU_MAX
 from lfp.db.base import UTCDateTime, utcnow
-from lfp.processors.base import JobContext, Processor, ProcessorError
+from lfp.processors.base import JobContext, ProcessorError
+from lfp.processors.csv_records import CsvRecords, Record
 from lfp.processors.ingest import (
     BadRow,
-    CsvRecords,
     IngestParams,
-    Record,
+    IngestProcessor,
+    LoadCounts,
     SkippedRows,
-    handle_bad_row,
-    require_database,
+    parse_rows,
 )
 
 COLUMNS = ("name", "sku", "description")
@@ -57,7 +55,7 @@ class ProductsParams(IngestParams):
     )
 
 
-class ProductsProcessor(Processor):
+class ProductsProcessor(IngestProcessor):
     """Loads products from a CSV into the products catalogue."""
 
     name = "products"
@@ -67,26 +65,21 @@ class ProductsProcessor(Processor):
     )
     Params = ProductsParams
 
-    def run(self, job: JobContext, params: ProductsParams) -> dict[str, Any]:
+    def load(self, job: JobContext, params: ProductsParams, session: Session) -> LoadCounts:
         """Upsert the file's products; counts of rows read, inserted, updated and skipped."""
-        db = require_database(job, self.name)
-        started = time.monotonic()
         skipped = SkippedRows()
         rows = _products(job, params, skipped)
-        with db.write() as session:
-            stage = _stage_postgres if not db.is_sqlite else _stage_sqlite
-            read = stage(session, rows)
-            inserted, distinct = _upsert(session, utcnow())
-            _drop_staging(session, sqlite=db.is_sqlite)
-        return {
-            "rows_read": read + skipped.count,
-            "inserted": inserted,
-            "updated": distinct - inserted,
-            # Rows whose sku appears again later in the file: the later row won.
-            "duplicates": read - distinct,
-            **skipped.as_result(),
-            "seconds": round(time.monotonic() - started, 3),
-        }
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        read = (_stage_sqlite if sqlite else _stage_postgres)(session, rows)
+        inserted, distinct = _upsert(session, utcnow())
+        _drop_staging(session, sqlite=sqlite)
+        return LoadCounts(
+            rows=read,
+            inserted=inserted,
+            updated=distinct - inserted,
+            duplicates=read - distinct,
+            skipped=skipped,
+        )
 
 
 def _products(
@@ -97,29 +90,30 @@ def _products(
     A bad row raises ProcessorError, or with `on_bad_row=skip` is recorded and left out.
     """
     records = CsvRecords(job.input_path)
-    order: tuple[int, int, int] | None = None
+    reported = _reporting(job, records)
+    order = _header(next(reported, None))
+    yield from parse_rows(
+        reported,
+        lambda record: _row(record.fields, order, params.sku_case_insensitive),
+        params.on_bad_row,
+        skipped,
+    )
+    job.progress(records.bytes_read, job.input_size)
+
+
+def _reporting(job: JobContext, records: CsvRecords) -> Iterator[Record]:
+    """The records, with a cancel check and a progress report before every BATCH of them."""
     for count, record in enumerate(records):
         if count % BATCH == 0:
             job.check_cancelled()
             job.progress(records.bytes_read, job.input_size)
-        if order is None:
-            order = _header(record)
-            continue
-        try:
-            if record.error is not None:
-                raise BadRow(record.error)
-            row = _row(record.fields, order, params.sku_case_insensitive)
-        except BadRow as error:
-            handle_bad_row(params.on_bad_row, skipped, record.line, error)
-            continue
-        yield row
-    if order is None:
-        raise ProcessorError("the file is empty: line 1 must be the header name,sku,description")
-    job.progress(records.bytes_read, job.input_size)
+        yield record
 
 
-def _header(record: Record) -> tuple[int, int, int]:
+def _header(record: Record | None) -> tuple[int, int, int]:
     """The positions of name, sku and description in the header (line 1)."""
+    if record is None:
+        raise ProcessorError("the file is empty: line 1 must be the header name,sku,description")
     if record.error is not None:
         raise ProcessorError(f"line {record.line} (the header): {record.error}")
     names = [name.strip().lower() for name in record.fields]

@@ -13,17 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from lfp.processors.base import JobContext, NoParams, Processor, ProcessorError
-from lfp.processors.duckdb_csv import (
-    CSV_CONTENT_TYPE,
-    Check,
-    CsvHeader,
-    CsvSource,
-    Engine,
-    Typed,
-    read_header,
-    sql_name,
-    sql_string,
-)
+from lfp.processors.duckdb_csv.engine import Engine, removed_on_failure
+from lfp.processors.duckdb_csv.header import CsvHeader, read_header
+from lfp.processors.duckdb_csv.source import Check, CsvSource, Typed
+from lfp.processors.duckdb_csv.sql import CSV_CONTENT_TYPE, CSV_COPY_OPTIONS, sql_name, sql_string
 
 HEADER = ("Song", "Date", "Number of Plays")
 OUTPUT_HEADER = ("Song", "Date", "Total Number of Plays for Date")
@@ -64,20 +57,16 @@ class SongPlaysProcessor(Processor):
         header = read_header(job.input_path, ",")
         _require(header)
         output = job.output(OUTPUT, CSV_CONTENT_TYPE)
-        try:
-            with Engine(job) as engine:
-                rows_read, songs, song_type = _songs(engine, CsvSource(job.input_path, header))
-                source = CsvSource(
-                    path=job.input_path,
-                    header=header,
-                    types={"Song": Typed(song_type, "a song name"), "Date": Typed("DATE", _DATE)},
-                    checks=_CHECKS,
-                    date_format="%Y-%m-%d",
-                )
-                written = _write_totals(engine, source, output)
-        except BaseException:
-            output.unlink(missing_ok=True)
-            raise
+        with removed_on_failure(output), Engine(job) as engine:
+            rows_read, songs, song_type = _songs(engine, CsvSource(job.input_path, header))
+            source = CsvSource(
+                path=job.input_path,
+                header=header,
+                types={"Song": Typed(song_type, "a song name"), "Date": Typed("DATE", _DATE)},
+                checks=_CHECKS,
+                date_format="%Y-%m-%d",
+            )
+            written = _write_totals(engine, source, output)
         return {"rows_read": rows_read, "rows_written": written, "songs": songs}
 
 
@@ -117,9 +106,7 @@ def _write_totals(engine: Engine, source: CsvSource, output: Path) -> int:
         f"COPY (SELECT {song} AS {names[0]}, {date} AS {names[1]}, "
         f"sum(CAST({plays} AS BIGINT)) AS {names[2]} "
         f"FROM {source.rows()} GROUP BY {song}, {date} ORDER BY {song}, {date}) "
-        f"TO {sql_string(str(output))} "
-        "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"', "
-        "DATEFORMAT '%Y-%m-%d')",
+        f"TO {sql_string(str(output))} ({CSV_COPY_OPTIONS}, DATEFORMAT '%Y-%m-%d')",
         source,
         progress=(_SONGS_SHARE, 1.0),
     )

@@ -8,7 +8,6 @@ as a date. The whole load is one transaction: a failed or cancelled job changes 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
@@ -19,16 +18,9 @@ from sqlalchemy.orm import Session
 
 from lfp.catalog.titles.models import SORTABLE, Title
 from lfp.db.base import utcnow
-from lfp.processors.base import JobContext, Processor, ProcessorError
-from lfp.processors.ingest import (
-    BadRow,
-    CsvRecords,
-    IngestParams,
-    Record,
-    SkippedRows,
-    handle_bad_row,
-    require_database,
-)
+from lfp.processors.base import JobContext, ProcessorError
+from lfp.processors.csv_records import CsvRecords, Record
+from lfp.processors.ingest import BadRow, IngestParams, IngestProcessor, LoadCounts, parse_rows
 
 # The CSV has exactly the catalogue's columns, and every one of them can be sorted on.
 COLUMNS = SORTABLE
@@ -63,7 +55,7 @@ class TitlesParams(IngestParams):
     """What to do with bad rows."""
 
 
-class TitlesProcessor(Processor):
+class TitlesProcessor(IngestProcessor):
     """Loads the Netflix titles CSV into the titles catalogue."""
 
     name = "titles"
@@ -73,14 +65,11 @@ class TitlesProcessor(Processor):
     )
     Params = TitlesParams
 
-    def run(self, job: JobContext, params: TitlesParams) -> dict[str, Any]:
+    def load(self, job: JobContext, params: TitlesParams, session: Session) -> LoadCounts:
         """Load the file; counts of rows read, titles inserted and updated, rows skipped."""
-        db = require_database(job, self.name)
-        started = time.monotonic()
         load = _Load(job, params)
-        with db.write() as session:
-            load.run(session)
-        return load.result(time.monotonic() - started)
+        load.run(session)
+        return load.counts
 
 
 class _Load:
@@ -90,11 +79,11 @@ class _Load:
         self.job = job
         self.params = params
         self.records = CsvRecords(job.input_path)
-        self.skipped = SkippedRows()
+        self.counts = LoadCounts()
         self.stamp = utcnow()  # updated_at of every row this load writes
-        self.rows_read = self.inserted = self.updated = self.duplicates = 0
 
     def run(self, session: Session) -> None:
+        """Read, check and upsert every batch through `session`, reporting progress."""
         upsert = _upsert_statement(session)
         for batch in self._batches():
             self.job.check_cancelled()
@@ -102,30 +91,16 @@ class _Load:
             self.job.progress(self.records.bytes_read, self.job.input_size, "bytes")
         self.job.progress(self.job.input_size, self.job.input_size, "bytes")
 
-    def result(self, seconds: float) -> dict[str, Any]:
-        return {
-            "rows_read": self.rows_read,
-            "inserted": self.inserted,
-            "updated": self.updated,
-            "duplicates": self.duplicates,
-            **self.skipped.as_result(),
-            "seconds": round(seconds, 3),
-        }
-
     def _batches(self) -> Iterator[dict[str, dict[str, Any]]]:
         """Batches of good rows by show_id; a later row replaces an earlier one."""
         records = iter(self.records)
         header = _header(next(records, None))
         batch: dict[str, dict[str, Any]] = {}
-        for record in records:
-            self.rows_read += 1
-            try:
-                row = _row(record, header)
-            except BadRow as exc:
-                handle_bad_row(self.params.on_bad_row, self.skipped, record.line, exc)
-                continue
+        skipped = self.counts.skipped
+        for row in parse_rows(records, lambda r: _row(r, header), self.params.on_bad_row, skipped):
+            self.counts.rows += 1
             if row["show_id"] in batch:
-                self.duplicates += 1
+                self.counts.duplicates += 1
                 del batch[row["show_id"]]  # re-inserted: keeps the file's order
             batch[row["show_id"]] = row
             if len(batch) >= BATCH:
@@ -143,10 +118,10 @@ class _Load:
         before = {show_id: stamped for show_id, stamped in found}
         for stamped in before.values():
             if stamped == self.stamp:
-                self.duplicates += 1
+                self.counts.duplicates += 1
             else:
-                self.updated += 1
-        self.inserted += len(batch) - len(before)
+                self.counts.updated += 1
+        self.counts.inserted += len(batch) - len(before)
         rows = [{**row, "updated_at": self.stamp} for row in batch.values()]
         session.execute(upsert, rows)
 
@@ -189,8 +164,6 @@ def _header(record: Record | None) -> list[str]:
 
 def _row(record: Record, header: list[str]) -> dict[str, Any]:
     """The record as a row of `titles` (column name → value); `BadRow` if it is not one."""
-    if record.error:
-        raise BadRow(record.error)
     if record.fields == header:
         raise BadRow("the header row repeated")
     if len(record.fields) != len(header):

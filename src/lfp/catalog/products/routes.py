@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, get_args
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from lfp.catalog.products.schemas import ProductAggregateOut, ProductOut
 from lfp.catalog.products.service import AggregateSort, ProductService, ProductSort
 from lfp.catalog.query import MAX_PER_PAGE, PageQuery, choice, no_nul, page_query
-from lfp.deps import AppServices, CurrentUser
+from lfp.deps import AppServices, current_user
 from lfp.files.schemas import Page
 
-router = APIRouter(prefix="/products", tags=["catalog"])
+# Every route needs a signed-in user, though none of them needs to know which.
+router = APIRouter(prefix="/products", tags=["catalog"], dependencies=[Depends(current_user)])
 
 
 # Declared as plain strings and checked here, so that a bad value is a 400 naming what is
@@ -29,7 +30,6 @@ OrderParam = Annotated[
 
 @router.get("", response_model=Page[ProductOut])
 async def list_products(
-    _user: CurrentUser,
     services: AppServices,
     page: PageParam = None,
     per_page: PerPageParam = None,
@@ -53,7 +53,6 @@ async def list_products(
 
 @router.get("/aggregates", response_model=Page[ProductAggregateOut])
 async def list_aggregates(
-    _user: CurrentUser,
     services: AppServices,
     page: PageParam = None,
     per_page: PerPageParam = None,
@@ -70,7 +69,7 @@ async def list_aggregates(
 
 
 @router.get("/{sku}", response_model=ProductOut)
-async def get_product(sku: str, _user: CurrentUser, services: AppServices) -> ProductOut:
+async def get_product(sku: str, services: AppServices) -> ProductOut:
     """One product by its sku."""
     product = await run_in_threadpool(ProductService(services.db).get, sku)
     return ProductOut.model_validate(product)
