@@ -20,15 +20,16 @@ from lfp.catalog.products.routes import router as products_router
 from lfp.catalog.titles.routes import router as titles_router
 from lfp.config import Settings
 from lfp.db.migrate import upgrade
-from lfp.errors import install_handlers
 from lfp.files.routes import router as files_router
 from lfp.health import router as health_router
+from lfp.http.problems import install_handlers
 from lfp.jobs.routes import router as jobs_router
 from lfp.processors.routes import router as processors_router
-from lfp.uploads.dropzone_routes import router as dropzone_router
+from lfp.uploads.dropzone.routes import router as dropzone_router
 from lfp.uploads.routes import router as uploads_router
-from lfp.uploads.tus import router as tus_router
-from lfp.uploads.tus_headers import REQUEST_HEADERS, RESPONSE_HEADERS, TusMiddleware
+from lfp.uploads.tus.headers import REQUEST_HEADERS, RESPONSE_HEADERS
+from lfp.uploads.tus.middleware import TusMiddleware
+from lfp.uploads.tus.routes import router as tus_router
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,8 @@
-"""The services one running lfp process shares, built once from its settings."""
+"""The services one running lfp process shares, built once from its settings.
+
+With `lfp.worker`, the only place that wires lfp together: every other module receives
+what it needs in its constructor.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +18,16 @@ from lfp.jobs.runner import JobRunner
 from lfp.jobs.service import JobService
 from lfp.processors.registry import Registry
 from lfp.storage import BlobStore, LocalBlobStore
-from lfp.uploads.append import UploadAppender
-from lfp.uploads.dropzone import DropzoneUploads
-from lfp.uploads.service import UploadService
+from lfp.uploads.appends import AppendReceiver
+from lfp.uploads.chunks import ChunkReceiver
+from lfp.uploads.concat import Concatenator
+from lfp.uploads.integrity import UploadRanges
+from lfp.uploads.lifecycle import UploadLifecycle
 
 
 @dataclass(frozen=True)
 class Services:
-    """Everything a request handler may need, wired together."""
+    """Everything a request handler or a worker may need, wired together."""
 
     settings: Settings
     db: Database
@@ -29,9 +35,10 @@ class Services:
     jwt_secret: str
     users: UserService
     files: FileService
-    uploads: UploadService
-    appender: UploadAppender
-    dropzone: DropzoneUploads
+    uploads: UploadLifecycle
+    chunks: ChunkReceiver
+    appends: AppendReceiver
+    concat: Concatenator
     verifier: Verifier
     registry: Registry
     runner: JobRunner
@@ -44,13 +51,16 @@ def build_services(settings: Settings) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     store: BlobStore = LocalBlobStore(settings.blob_dir, fsync=settings.fsync)
-    files = FileService(db, store)
     registry = Registry.from_entry_points(settings)
     runner = JobRunner(db, store, registry, settings)
     executor = build_executor(settings, runner)
     jobs = JobService(db, store, registry, executor, settings)
-    verifier = Verifier(db, store, on_settled=jobs.file_settled)
-    uploads = UploadService(db, store, settings, verifier, jobs)
+    verifier = Verifier(
+        db, store, on_settled=jobs.file_settled, recorded=UploadRanges(db, settings)
+    )
+    files = FileService(db, store, verifier)
+    uploads = UploadLifecycle(db, store, settings, files, jobs)
+    appends = AppendReceiver(db, store, settings, uploads)
     return Services(
         settings=settings,
         db=db,
@@ -59,8 +69,9 @@ def build_services(settings: Settings) -> Services:
         users=UserService(db),
         files=files,
         uploads=uploads,
-        appender=UploadAppender(db, store, settings, uploads),
-        dropzone=DropzoneUploads(uploads),
+        chunks=ChunkReceiver(db, store, settings, uploads),
+        appends=appends,
+        concat=Concatenator(db, store, uploads, appends),
         verifier=verifier,
         registry=registry,
         runner=runner,

@@ -29,20 +29,15 @@ def current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     """The signed-in caller; 401 without a valid, unexpired bearer token of a known user."""
-    challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None:
-        raise NotAuthenticated(
-            "an Authorization: Bearer <token> header is required", headers=challenge
-        )
+        raise NotAuthenticated("an Authorization: Bearer <token> header is required")
     try:
         user_id = read_token(credentials.credentials, services.jwt_secret)
     except InvalidToken:
-        raise NotAuthenticated(
-            "the access token is invalid or expired", headers=challenge
-        ) from None
+        raise NotAuthenticated("the access token is invalid or expired") from None
     user = services.users.get(user_id)
     if user is None:
-        raise NotAuthenticated("the access token's user no longer exists", headers=challenge)
+        raise NotAuthenticated("the access token's user no longer exists")
     return user
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lfp.uploads.content_digest import MalformedDigest, format_sha256, parse_sha256
+from lfp.http.content_digest import MalformedDigest, format_sha256, parse_sha256
 
 
 @given(st.binary(max_size=256))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lfp.files.ranges import ByteRange, Unsatisfiable, parse_range
+from lfp.http.ranges import ByteRange, Unsatisfiable, parse_range
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,9 @@ import uuid
 import pytest
 
 from lfp.errors import BadRequest, Unprocessable
-from lfp.uploads.dropzone import DropzoneChunk
-from lfp.uploads.tus_headers import (
-    parse_checksum,
-    parse_concat_final,
-    parse_length,
-    parse_metadata,
-)
+from lfp.uploads.dropzone.fields import DropzoneChunk
+from lfp.uploads.tus.headers import parse_checksum, parse_concat_final, parse_length
+from lfp.uploads.tus.metadata import parse_metadata
 
 
 def b64(text: str) -> str:

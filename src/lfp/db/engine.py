@@ -1,9 +1,15 @@
-"""The metadata database: one engine, short read sessions and serialised write transactions."""
+"""The metadata database: one engine, short read sessions, and units of work.
+
+A unit of work (`Database.write`) is one transaction. What must happen only once it has
+committed (start verifying a file, ring a job's doorbell) is registered with `after_commit`
+inside it, so that no caller has to remember to do it afterwards, and a rollback skips it.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -11,6 +17,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 _WRITE = "lfp_write"
+_AFTER_COMMIT = "lfp_after_commit"
+
+log = logging.getLogger(__name__)
 
 
 class Database:
@@ -43,14 +52,34 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A transaction that commits on success and rolls back on any exception."""
+        """A transaction that commits on success and rolls back on any exception.
+
+        Actions registered with `after_commit` run once it has committed, outside it.
+        """
+        actions: list[Callable[[], object]] = []
         with self._write_lock or nullcontext(), self._sessions() as session, session.begin():
             session.connection(execution_options={_WRITE: True})
+            session.info[_AFTER_COMMIT] = actions
             yield session
+        for action in actions:
+            try:
+                action()
+            except Exception:
+                # Committed state is the truth; every such action is also retried by a
+                # recovery pass (verification resumes, jobs are dispatched again).
+                log.exception("an action after a commit failed; recovery will retry it")
 
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def after_commit(session: Session, action: Callable[[], object]) -> None:
+    """Run `action` once the unit of work `session` belongs to has committed."""
+    actions: list[Callable[[], object]] | None = session.info.get(_AFTER_COMMIT)
+    if actions is None:
+        raise RuntimeError("after_commit needs a session from Database.write()")
+    actions.append(action)
 
 
 def _tune_sqlite(engine: Engine) -> None:

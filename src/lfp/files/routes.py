@@ -14,12 +14,15 @@ from starlette.requests import ClientDisconnect
 
 from lfp.deps import AppServices, CurrentUser
 from lfp.errors import BadRequest
-from lfp.files.responses import ranged_response
-from lfp.files.schemas import FileOut, Page, UploadedFileOut
-from lfp.uploads.multipart import read_file_field
+from lfp.files.schemas import FileOut, UploadedFileOut
+from lfp.http.multipart import MultipartReader
+from lfp.http.pagination import Page, Paging
+from lfp.http.ranges import ranged_response
+from lfp.uploads.lifecycle import Description
 from lfp.uploads.schemas import parse_params
 
 router = APIRouter(prefix="/files", tags=["files"])
+_FORMS = MultipartReader()
 
 
 @router.post(
@@ -59,15 +62,14 @@ async def upload_file(
     """
     parsed_params = parse_params(params)
     try:
-        field = await read_file_field(request.headers.get("content-type"), request.stream())
-        done = await services.uploads.upload_stream(
-            user.id,
+        field = await _FORMS.file_field(request.headers.get("content-type"), request.stream())
+        described = Description(
             filename=field.filename,
             content_type=field.content_type,
-            stream=field.stream,
             processor=processor,
             params=parsed_params,
         )
+        done = await services.chunks.upload_stream(user.id, described, field.stream)
     except ClientDisconnect:
         raise BadRequest("the connection closed before the whole file arrived") from None
     verification = services.verifier.in_progress(done.file_id)
@@ -79,31 +81,22 @@ async def upload_file(
 
 
 @router.get("", response_model=Page[FileOut])
-async def list_files(
-    user: CurrentUser,
-    services: AppServices,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> Page[FileOut]:
+def list_files(user: CurrentUser, services: AppServices, paging: Paging) -> Page[FileOut]:
     """The caller's files, newest first."""
-    items, total = await run_in_threadpool(
-        lambda: services.files.list_owned(user.id, page=page, per_page=per_page)
-    )
-    return Page(
-        items=[FileOut.model_validate(f) for f in items], page=page, per_page=per_page, total=total
-    )
+    items, total = services.files.list_owned(user.id, page=paging.page, per_page=paging.per_page)
+    return paging.of([FileOut.model_validate(f) for f in items], total)
 
 
 @router.get("/{file_id}", response_model=FileOut)
-async def get_file(file_id: uuid.UUID, user: CurrentUser, services: AppServices) -> FileOut:
+def get_file(file_id: uuid.UUID, user: CurrentUser, services: AppServices) -> FileOut:
     """A file's metadata, state and digests."""
-    return FileOut.model_validate(await run_in_threadpool(services.files.get, user.id, file_id))
+    return FileOut.model_validate(services.files.get(user.id, file_id))
 
 
 @router.delete("/{file_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-async def delete_file(file_id: uuid.UUID, user: CurrentUser, services: AppServices) -> Response:
+def delete_file(file_id: uuid.UUID, user: CurrentUser, services: AppServices) -> Response:
     """Delete the file and its bytes."""
-    await run_in_threadpool(services.files.delete, user.id, file_id)
+    services.files.delete(user.id, file_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -117,7 +110,7 @@ async def delete_file(file_id: uuid.UUID, user: CurrentUser, services: AppServic
         416: {"description": "Range not satisfiable"},
     },
 )
-async def download_file(
+def download_file(
     file_id: uuid.UUID,
     user: CurrentUser,
     services: AppServices,
@@ -126,7 +119,7 @@ async def download_file(
     if_range: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The file's bytes; one Range, ETag / If-None-Match and If-Range are honoured."""
-    file = await run_in_threadpool(services.files.ready, user.id, file_id)
+    file = services.files.ready(user.id, file_id)
     etag = f'"{file.sha256}"'
     headers = {
         "ETag": etag,

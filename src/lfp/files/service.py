@@ -1,25 +1,65 @@
-"""Stored files: look up, list, read and delete, always on behalf of their owner."""
+"""Stored files: create, look up, list, read and delete, always on behalf of their owner."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from lfp.db.engine import Database
+from lfp.db.base import utcnow
+from lfp.db.engine import Database, after_commit
+from lfp.db.paging import page_of
 from lfp.errors import Conflict, NotFound
 from lfp.files.models import FileState, StoredFile
+from lfp.files.verify import Verifier
 from lfp.jobs.models import Job, JobOutput
 from lfp.storage import BlobStore
 
 
 class FileService:
-    """Access to the files a user owns."""
+    """Access to the files a user owns, and the making of new ones."""
 
-    def __init__(self, db: Database, store: BlobStore) -> None:
+    def __init__(self, db: Database, store: BlobStore, verifier: Verifier) -> None:
         self._db = db
         self._store = store
+        self._verifier = verifier
+
+    def create_verifying(
+        self,
+        session: Session,
+        *,
+        owner_id: uuid.UUID,
+        filename: str,
+        content_type: str | None,
+        size: int,
+        expected_checksum: str | None,
+        staging_key: str,
+    ) -> StoredFile:
+        """A new file of the bytes at `staging_key`, in the caller's unit of work.
+
+        It is `verifying` until its digests are known; verification starts once the unit
+        of work commits (and again at a restart, should this process die first).
+        """
+        file_id = uuid.uuid4()
+        file = StoredFile(
+            id=file_id,
+            owner_id=owner_id,
+            filename=filename,
+            content_type=content_type,
+            size=size,
+            state=FileState.verifying,
+            expected_checksum=expected_checksum,
+            staging_key=staging_key,
+            storage_key=f"files/{file_id}",
+            created_at=utcnow(),
+        )
+        session.add(file)
+        session.flush()
+        after_commit(session, functools.partial(self._verifier.submit, file_id))
+        return file
 
     def get(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> StoredFile:
         """The file; `NotFound` unless `owner_id` owns it."""
@@ -33,18 +73,13 @@ class FileService:
         self, owner_id: uuid.UUID, *, page: int, per_page: int
     ) -> tuple[list[StoredFile], int]:
         """One page of the owner's files, newest first, and how many there are in all."""
+        query = (
+            select(StoredFile)
+            .where(StoredFile.owner_id == owner_id)
+            .order_by(StoredFile.created_at.desc(), StoredFile.id)
+        )
         with self._db.read() as session:
-            total = session.scalar(
-                select(func.count()).select_from(StoredFile).where(StoredFile.owner_id == owner_id)
-            )
-            items = session.scalars(
-                select(StoredFile)
-                .where(StoredFile.owner_id == owner_id)
-                .order_by(StoredFile.created_at.desc(), StoredFile.id)
-                .offset((page - 1) * per_page)
-                .limit(per_page)
-            ).all()
-        return list(items), total or 0
+            return page_of(session, query, page=page, per_page=per_page)
 
     def ready(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> StoredFile:
         """The file, which must be `ready` to be read (else `Conflict`)."""

@@ -1,7 +1,10 @@
 """Verification of completed uploads: one read pass for the digests, then publish or fail.
 
-Runs in a small thread pool beside the server. Files left `verifying` by a crash are
-picked up again at startup; every step is safe to repeat.
+The pass computes the whole file's digests and checks every acknowledged range against the
+sha-256 recorded when it was stored (`lfp.files.integrity`): a file is published only when
+it holds exactly the bytes that were acknowledged. Runs in a small thread pool beside the
+server. Files left `verifying` by a crash are picked up again at startup; every step is
+safe to repeat.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from typing import Literal
 from sqlalchemy import select
 
 from lfp.db.engine import Database
-from lfp.digests import digest_blocks
+from lfp.digests import digest_blocks, new_hasher
+from lfp.files.integrity import RangeChecker, RecordedRange, RecordedRanges
 from lfp.files.models import FileState, StoredFile
 from lfp.storage import BlobStore
 
@@ -24,6 +28,8 @@ log = logging.getLogger(__name__)
 
 READ_BLOCK = 4 << 20
 ALWAYS = ("sha256", "md5")
+# The name under which the range check runs beside the digests, in its own thread.
+_RANGES = "ranges"
 
 
 class _Stopping(Exception):
@@ -39,10 +45,12 @@ class Verifier:
         store: BlobStore,
         workers: int = 2,
         on_settled: Callable[[uuid.UUID], None] | None = None,
+        recorded: RecordedRanges | None = None,
     ) -> None:
         self._db = db
         self._store = store
         self._on_settled = on_settled
+        self._recorded = recorded
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lfp-verify")
         self._running: dict[uuid.UUID, Future[None]] = {}
         self._lock = threading.Lock()
@@ -110,8 +118,18 @@ class Verifier:
             return
         staged = file.staging_key is not None and self._store.exists(file.staging_key)
         source = file.staging_key if staged and file.staging_key else file.storage_key
-        blocks = self._blocks(self._store.read(source, block_size=READ_BLOCK))
-        digests = digest_blocks(blocks, ALWAYS)
+        checker = RangeChecker(self._recorded.ranges(file_id) if self._recorded else [])
+        # Up to the file's size only: an aborted write may have left bytes past its end.
+        read = self._store.read(source, 0, file.size, block_size=READ_BLOCK)
+        digests = digest_blocks(
+            self._blocks(read),
+            (*ALWAYS, _RANGES),
+            factory=lambda name: checker if name == _RANGES else new_hasher(name),
+        )
+        if checker.damaged:
+            if self._finish(file_id, damaged=checker.damaged) != "kept":
+                self._store.delete(source)
+            return
         mismatch = _checksum_mismatch(file.expected_checksum, digests)
         if mismatch:
             self._finish(file_id, error=mismatch, digests=digests)
@@ -123,17 +141,28 @@ class Verifier:
             self._store.delete(file.storage_key)  # the file was deleted meanwhile
 
     def _finish(
-        self, file_id: uuid.UUID, *, error: str | None = None, digests: dict[str, str] | None = None
-    ) -> Literal["recorded", "gone", "settled"]:
-        """Record the outcome: `recorded`, or `gone` (the file was deleted meanwhile), or
-        `settled` (another verification, say on another server, got there first)."""
+        self,
+        file_id: uuid.UUID,
+        *,
+        error: str | None = None,
+        digests: dict[str, str] | None = None,
+        damaged: list[RecordedRange] | None = None,
+    ) -> Literal["recorded", "kept", "gone", "settled"]:
+        """Record the outcome: `recorded`; `kept` (failed on damaged ranges, its bytes kept
+        for the upload to go on with); `gone` (the file was deleted meanwhile); or `settled`
+        (another verification, say on another server, got there first)."""
+        outcome: Literal["recorded", "kept"] = "recorded"
         with self._db.write() as session:
             file = session.get(StoredFile, file_id, with_for_update=True)
             if file is None:
                 return "gone"
             if file.state != FileState.verifying:
                 return "settled"
-            if digests:
+            if damaged and self._recorded is not None:
+                reopened = self._recorded.reopen(session, file_id, damaged)
+                error = reopened.error
+                outcome = "kept" if reopened.keep_bytes else "recorded"
+            if digests and not damaged:
                 file.sha256 = digests["sha256"]
                 file.md5 = digests["md5"]
             file.state = FileState.failed if error else FileState.ready
@@ -146,7 +175,7 @@ class Verifier:
                 self._on_settled(file_id)
             except Exception:
                 log.exception("starting the jobs of file %s failed; recovery will retry", file_id)
-        return "recorded"
+        return outcome
 
 
 def _checksum_mismatch(expected: str | None, digests: dict[str, str]) -> str | None:

@@ -1,4 +1,4 @@
-"""Reading what upload clients send over HTTP: counts, the body's length and the body."""
+"""Reading what clients send over HTTP: counts, the body's declared length and the body."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator
 
 from starlette.requests import ClientDisconnect, Request
 
-from lfp.errors import BadRequest
-from lfp.uploads.writing import BodyCut
+from lfp.errors import BadRequest, BodyCut
 
 
 def parse_count(name: str, value: str) -> int:

@@ -1,9 +1,16 @@
-"""HTTP Range requests (RFC 9110 section 14) for one byte range of a known-size file."""
+"""HTTP Range requests (RFC 9110 section 14): one byte range of a known-size blob, parsed
+and answered as a streamed 200, 206 or 416."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+from fastapi import Response, status
+from fastapi.responses import StreamingResponse
+
+from lfp.http.problems import HttpProblem
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -56,3 +63,37 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
         raise Unsatisfiable(header)
     end = int(last) if last else size - 1
     return ByteRange(start, min(end, size - 1))
+
+
+def ranged_response(
+    read: Callable[[int, int], Iterator[bytes]],
+    size: int,
+    *,
+    media_type: str,
+    headers: dict[str, str],
+    range_header: str | None,
+) -> Response:
+    """200 with all `size` bytes, or 206 with the requested range; 416 outside the blob.
+
+    `read(start, end)` yields the bytes in `[start, end)`.
+    """
+    headers = {**headers, "Accept-Ranges": "bytes"}
+    try:
+        byte_range = parse_range(range_header, size)
+    except Unsatisfiable:
+        raise HttpProblem(
+            416,
+            f"the range {range_header} lies outside the {size} bytes",
+            headers={"Content-Range": f"bytes */{size}"},
+        ) from None
+    if byte_range is None:
+        headers["Content-Length"] = str(size)
+        return StreamingResponse(read(0, size), media_type=media_type, headers=headers)
+    headers["Content-Range"] = byte_range.content_range(size)
+    headers["Content-Length"] = str(byte_range.length)
+    return StreamingResponse(
+        read(byte_range.start, byte_range.end + 1),
+        status_code=status.HTTP_206_PARTIAL_CONTENT,
+        media_type=media_type,
+        headers=headers,
+    )

@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from lfp.deps import AppServices, CurrentUser
-from lfp.files.responses import ranged_response
-from lfp.files.schemas import Page
+from lfp.http.pagination import Page, Paging
+from lfp.http.ranges import ranged_response
 from lfp.jobs.models import JobState
 from lfp.jobs.schemas import JobOut, SubmitJob
 
@@ -40,21 +40,18 @@ async def submit_job(
 
 
 @router.get("", response_model=Page[JobOut])
-async def list_jobs(
+def list_jobs(
     user: CurrentUser,
     services: AppServices,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    paging: Paging,
     state: JobState | None = None,
     file_id: uuid.UUID | None = None,
 ) -> Page[JobOut]:
     """The caller's jobs, newest first; optionally only one state or one file's."""
-    items, total = await run_in_threadpool(
-        lambda: services.jobs.list_owned(
-            user.id, page=page, per_page=per_page, state=state, file_id=file_id
-        )
+    items, total = services.jobs.list_owned(
+        user.id, page=paging.page, per_page=paging.per_page, state=state, file_id=file_id
     )
-    return Page(items=[JobOut.of(j) for j in items], page=page, per_page=per_page, total=total)
+    return paging.of([JobOut.of(j) for j in items], total)
 
 
 @router.get("/{job_id}", response_model=JobOut)

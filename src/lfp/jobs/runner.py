@@ -14,29 +14,33 @@ import shutil
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from lfp.config import Settings
 from lfp.db.base import utcnow
 from lfp.db.engine import Database
+from lfp.db.leases import Heartbeat, Lease, LeaseColumns, LeaseState
 from lfp.errors import LfpError
 from lfp.files.models import FileState, StoredFile
 from lfp.jobs.models import Job, JobOutput, JobState
 from lfp.processors.base import JobCancelled, ProcessorError
-from lfp.processors.context import Progress, RunContext, StopReason
+from lfp.processors.context import ProgressSnapshot, RunningJob, StopReason
 from lfp.processors.registry import Registry
 from lfp.storage import BlobStore
 
 log = logging.getLogger(__name__)
 
 MAX_ERROR = 4000
+# A cancel is the job's way of asking its holder to stop.
+JOB_LEASE = LeaseColumns(Job, holder="claim", until="lease_until", stop="cancel_requested")
 
 
 @dataclass(frozen=True)
-class _Claim:
+class JobClaim:
+    """A job this run holds, with what it needs to know of its input."""
+
     job_id: uuid.UUID
     token: uuid.UUID
     processor: str
@@ -57,8 +61,9 @@ class JobRunner:
         self._store = store
         self._registry = registry
         self._settings = settings
+        self._lease = Lease(db, JOB_LEASE, settings.job_lease_seconds)
         self._stopping = threading.Event()
-        self._active: dict[uuid.UUID, RunContext] = {}
+        self._active: dict[uuid.UUID, RunningJob] = {}
         self._lock = threading.Lock()
 
     def running(self) -> frozenset[uuid.UUID]:
@@ -71,8 +76,8 @@ class JobRunner:
         self._stopping.set()
         with self._lock:
             active = list(self._active.values())
-        for context in active:
-            context.stop("stopping")
+        for run in active:
+            run.stop("stopping")
 
     def run(self, job_id: uuid.UUID) -> None:
         """Run `job_id` if it is there to be run (else do nothing: safe to call again)."""
@@ -89,14 +94,14 @@ class JobRunner:
 
     # -- claim ------------------------------------------------------------------------
 
-    def _claim(self, job_id: uuid.UUID) -> _Claim | None:
+    def _claim(self, job_id: uuid.UUID) -> JobClaim | None:
         now = utcnow()
         settings = self._settings
         with self._db.write() as session:
             job = session.get(Job, job_id, with_for_update=True)
             if job is None or job.state.finished:
                 return None
-            if job.state == JobState.running and job.lease_until and job.lease_until > now:
+            if job.state == JobState.running and self._lease.remaining(job, now) is not None:
                 return None  # another worker holds it
             file = session.get(StoredFile, job.file_id)
             if file is None or file.state == FileState.verifying:
@@ -115,16 +120,14 @@ class JobRunner:
                     "stopped each time before it ended",
                 )
                 return None
-            token = uuid.uuid4()
+            token = self._lease.take(job, now)
             job.state = JobState.running
-            job.claim = token
-            job.lease_until = now + timedelta(seconds=settings.job_lease_seconds)
             job.attempts += 1
             job.started_at = now
             job.progress = 0.0
             job.progress_done = job.progress_total = None
             job.error = None
-            return _Claim(
+            return JobClaim(
                 job_id=job.id,
                 token=token,
                 processor=job.processor,
@@ -137,11 +140,11 @@ class JobRunner:
 
     # -- run --------------------------------------------------------------------------
 
-    def _execute(self, claim: _Claim) -> None:
+    def _execute(self, claim: JobClaim) -> None:
         scratch = self._settings.work_dir / f"{claim.job_id}-{claim.token.hex[:12]}"
         scratch.mkdir(parents=True, exist_ok=True)
         local = self._store.local_path(claim.storage_key)
-        context = RunContext(
+        run = RunningJob(
             # A store without local files (or a worker that does not share the data dir's
             # disk) gets a copy in scratch space; never write where the blob should be.
             input_path=local if local is not None and local.exists() else scratch / "input",
@@ -154,31 +157,30 @@ class JobRunner:
             database=self._db,
         )
         with self._lock:
-            self._active[claim.job_id] = context
-        heartbeat = _Heartbeat(self._db, claim, context, self._settings.job_lease_seconds)
-        heartbeat.start()
+            self._active[claim.job_id] = run
+        heartbeat = self._heartbeat(claim, run)
         try:
             if self._stopping.is_set():
-                context.stop("stopping")
-            self._fetch_input(claim, context)
-            result = self._process(claim, context)
-            context.check_cancelled()  # a stop that came as the processor returned
+                run.stop("stopping")
+            self._fetch_input(claim, run)
+            result = self._process(claim, run)
+            run.check_cancelled()  # a stop that came as the processor returned
             heartbeat.stop()  # its last progress is written with the outcome instead
-            self._succeed(claim, context, result)
+            self._succeed(claim, run, result)
         except Exception as exc:
-            self._unfinished(claim, context, exc)
+            self._unfinished(claim, run, exc)
         finally:
             heartbeat.stop()
             with self._lock:
                 self._active.pop(claim.job_id, None)
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _unfinished(self, claim: _Claim, context: RunContext, exc: Exception) -> None:
+    def _unfinished(self, claim: JobClaim, run: RunningJob, exc: Exception) -> None:
         """Record why the run ended without a result: stopped, or failed with what error."""
-        if context.stop_reason is not None or isinstance(exc, JobCancelled):
+        if run.stop_reason is not None or isinstance(exc, JobCancelled):
             # Whatever the processor raised once asked to stop (an engine interrupted
             # mid-call raises its own error type), the stop is the reason.
-            self._stopped(claim, context.stop_reason or "cancelled")
+            self._stopped(claim, run.stop_reason or "cancelled")
         elif isinstance(exc, ProcessorError):
             self._end(claim, JobState.failed, error=str(exc)[:MAX_ERROR])
         else:
@@ -186,22 +188,22 @@ class JobRunner:
             error = f"processor {claim.processor} failed: {_describe(exc)}"
             self._end(claim, JobState.failed, error=error)
 
-    def _fetch_input(self, claim: _Claim, context: RunContext) -> None:
+    def _fetch_input(self, claim: JobClaim, run: RunningJob) -> None:
         """Copy the input to scratch space when the store has no local file for it."""
-        if context.input_path.exists():
+        if run.input_path.exists():
             return
-        with open(context.input_path, "wb") as target:
+        with open(run.input_path, "wb") as target:
             for block in self._store.read(claim.storage_key, block_size=4 << 20):
-                context.check_cancelled()
+                run.check_cancelled()
                 target.write(block)
 
-    def _process(self, claim: _Claim, context: RunContext) -> dict[str, Any]:
+    def _process(self, claim: JobClaim, run: RunningJob) -> dict[str, Any]:
         try:
             processor = self._registry.get(claim.processor)
             params = self._registry.parse(claim.processor, claim.params)
         except LfpError as exc:
             raise ProcessorError(exc.detail) from None
-        result = processor.run(context, params)
+        result = processor.run(run, params)
         try:
             return dict(json.loads(json.dumps(result)))
         except (TypeError, ValueError) as exc:
@@ -209,10 +211,10 @@ class JobRunner:
 
     # -- finish -----------------------------------------------------------------------
 
-    def _succeed(self, claim: _Claim, context: RunContext, result: dict[str, Any]) -> None:
+    def _succeed(self, claim: JobClaim, run: RunningJob, result: dict[str, Any]) -> None:
         published: list[JobOutput] = []
         try:
-            for output in context.outputs:
+            for output in run.outputs:
                 if not output.path.is_file():
                     raise ProcessorError(f"output {output.name} was declared but not written")
                 key = f"jobs/{claim.job_id}/{claim.token.hex}/{output.name}"
@@ -233,47 +235,62 @@ class JobRunner:
         except BaseException:
             self._discard(published)
             raise
-        if not self._end(
-            claim, JobState.succeeded, result=result, outputs=published, progress=context
-        ):
+        if not self._end(claim, JobState.succeeded, result=result, outputs=published, progress=run):
             self._discard(published)  # another run owns the job now: its outputs count
 
-    def _stopped(self, claim: _Claim, reason: StopReason) -> None:
+    def _stopped(self, claim: JobClaim, reason: StopReason) -> None:
         if reason == "cancelled":
             self._end(claim, JobState.cancelled)
         elif reason == "stopping":
             self._release(claim)
         # "lost": another run holds the job; leave it alone.
 
-    def _release(self, claim: _Claim) -> None:
+    def _release(self, claim: JobClaim) -> None:
         """Give the job back as `queued`, this start not counted, for the next start."""
-        with self._db.write() as session:
-            session.execute(
-                update(Job)
-                .where(Job.id == claim.job_id, Job.claim == claim.token)
-                .values(
-                    state=JobState.queued,
-                    claim=None,
-                    lease_until=None,
-                    enqueued_at=None,
-                    attempts=Job.attempts - 1,
-                )
-            )
+
+        def requeue(_session: Session, job: Job) -> None:
+            self._lease.clear(job)
+            job.state = JobState.queued
+            job.enqueued_at = None
+            job.attempts -= 1
+
+        self._lease.release(claim.job_id, claim.token, then=requeue)
+
+    def _heartbeat(self, claim: JobClaim, run: RunningJob) -> Heartbeat:
+        """A heartbeat that renews the claim, writes progress and hears a cancel."""
+        seconds = self._settings.job_lease_seconds
+
+        def stop(state: LeaseState) -> None:
+            run.stop("lost" if state is LeaseState.lost else "cancelled")
+
+        return Heartbeat(
+            self._lease,
+            claim.job_id,
+            claim.token,
+            # Often enough for a lively progress bar and a prompt cancel.
+            interval=min(0.5, seconds / 4),
+            on_stop=stop,
+            on_renew=lambda job: _write_progress(job, run.progress_snapshot()),
+        ).start()
 
     def _end(
         self,
-        claim: _Claim,
+        claim: JobClaim,
         state: JobState,
         *,
         error: str | None = None,
         result: dict[str, Any] | None = None,
         outputs: list[JobOutput] | None = None,
-        progress: RunContext | None = None,
+        progress: RunningJob | None = None,
     ) -> bool:
         """Record the outcome if this run still holds the job; whether it did."""
         with self._db.write() as session:
             job = session.get(Job, claim.job_id, with_for_update=True)
-            if job is None or job.claim != claim.token or job.state != JobState.running:
+            if (
+                job is None
+                or not self._lease.holds(job, claim.token)
+                or job.state != JobState.running
+            ):
                 return False
             if progress is not None:
                 _write_progress(job, progress.progress_snapshot())
@@ -308,58 +325,10 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
 
 
-def _write_progress(job: Job, progress: Progress | None) -> None:
+def _write_progress(job: Job, progress: ProgressSnapshot | None) -> None:
     if progress is None:
         return
     done, total, unit = progress
     job.progress_done, job.progress_total, job.progress_unit = done, total, unit
     if total:
         job.progress = max(0.0, min(1.0, done / total))
-
-
-class _Heartbeat:
-    """Renews the claim, writes progress and watches for a cancel, in its own thread."""
-
-    def __init__(
-        self, db: Database, claim: _Claim, context: RunContext, lease_seconds: float
-    ) -> None:
-        self._db = db
-        self._claim = claim
-        self._context = context
-        self._lease = timedelta(seconds=lease_seconds)
-        # Often enough for a lively progress bar and a prompt cancel; the lease is renewed
-        # on every beat, several times within its span.
-        self._interval = min(0.5, lease_seconds / 4)
-        self._done = threading.Event()
-        self._thread = threading.Thread(
-            target=self._loop, name=f"lfp-heartbeat-{claim.job_id}", daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._done.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join()
-
-    def _loop(self) -> None:
-        while not self._done.wait(self._interval):
-            try:
-                self._beat()
-            except Exception:
-                # A database hiccup must not kill the job; the next beat tries again.
-                log.warning("heartbeat of job %s failed", self._claim.job_id, exc_info=True)
-
-    def _beat(self) -> None:
-        with self._db.write() as session:
-            job = session.get(Job, self._claim.job_id, with_for_update=True)
-            if job is None or job.claim != self._claim.token:
-                self._context.stop("lost")
-                self._done.set()
-                return
-            job.lease_until = utcnow() + self._lease
-            _write_progress(job, self._context.progress_snapshot())
-            cancel = job.cancel_requested
-        if cancel:
-            self._context.stop("cancelled")

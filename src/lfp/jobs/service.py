@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from lfp.config import Settings
 from lfp.db.base import utcnow
 from lfp.db.engine import Database
+from lfp.db.paging import page_of
 from lfp.errors import Conflict, NotFound
 from lfp.files.models import FileState, StoredFile
 from lfp.jobs.executor import Executor
@@ -152,16 +153,9 @@ class JobService:
             where.append(Job.state == state)
         if file_id is not None:
             where.append(Job.file_id == file_id)
+        query = select(Job).where(*where).order_by(Job.created_at.desc(), Job.id)
         with self._db.read() as session:
-            total = session.scalar(select(func.count()).select_from(Job).where(*where))
-            items = session.scalars(
-                select(Job)
-                .where(*where)
-                .order_by(Job.created_at.desc(), Job.id)
-                .offset((page - 1) * per_page)
-                .limit(per_page)
-            ).all()
-        return list(items), total or 0
+            return page_of(session, query, page=page, per_page=per_page)
 
     def output(self, owner_id: uuid.UUID, job_id: uuid.UUID, name: str) -> JobOutput:
         """The job's output `name`; NotFound when the job or the output does not exist."""

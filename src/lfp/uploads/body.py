@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import anyio
-from anyio import to_thread
 
-from lfp.errors import InsufficientStorage, LfpError
+from lfp.digests import Hasher
+from lfp.errors import BodyCut, InsufficientStorage, LfpError
 from lfp.storage import PartWriter, StorageFull
 
 # Bytes gathered from the request before one hop to a worker thread writes them: big
@@ -19,58 +18,53 @@ WRITE_BLOCK = 1 << 20
 
 
 @dataclass
-class Progress:
+class Written:
     """Bytes of a body already written to storage; right even if the writing is cancelled."""
 
-    written: int = 0
+    count: int = 0
 
 
-class BodyCut(Exception):
-    """The client's connection closed before the body ended.
+@dataclass(frozen=True)
+class BodyTarget:
+    """Where a body goes and what watches it on the way.
 
-    Raised by the HTTP layer's body iterator; `write_body` re-raises it with `received`
-    set to the bytes that arrived (and were written) before the cut.
+    `max_length` bounds the body (`too_long()` is raised past it); each hasher sees every
+    byte written; `guard`, if given, runs in the writing thread before each write and
+    raises to stop it (a writer that lost its lease must not write again).
     """
 
-    def __init__(self, received: int = 0) -> None:
-        super().__init__(f"the body was cut off after {received} bytes")
-        self.received = received
+    writer: PartWriter
+    max_length: int
+    too_long: Callable[[], LfpError]
+    hashers: Sequence[Hasher] = ()
+    guard: Callable[[], None] | None = None
 
 
 async def write_body(
-    body: AsyncIterator[bytes],
-    writer: PartWriter,
-    *,
-    max_length: int,
-    too_long: Callable[[], LfpError],
-    hasher: Any = None,
-    renew: Callable[[], None] | None = None,
-    renew_every: float = 10.0,
-    progress: Progress | None = None,
+    body: AsyncIterator[bytes], target: BodyTarget, written: Written | None = None
 ) -> int:
-    """Write (and hash into `hasher`, if any) `body` while it arrives; the byte count.
+    """Write (and hash) `body` into `target` while it arrives; the byte count.
 
     Blocks are written by a worker thread while the next block is received, so disk and
-    network overlap; at most two blocks per request are held in memory. A body longer than
-    `max_length` raises `too_long()`. `renew`, if given, runs in a thread every
-    `renew_every` seconds (a lease kept alive while the body streams). `progress`, if
-    given, counts the bytes written, so a caller that cancels the writing knows how many
-    are on storage.
+    network overlap; at most two blocks per request are held in memory. `written`, if
+    given, counts the bytes on storage, so a caller that cancels the writing knows them.
+    A cut connection raises `BodyCut` carrying the bytes that arrived, all written.
     """
     loop = asyncio.get_running_loop()
+    written = written if written is not None else Written()
     received = 0
     pending: list[bytes] = []
     pending_size = 0
     in_flight: asyncio.Future[None] | None = None
-    next_renewal = loop.time() + renew_every
 
     def write(blocks: list[bytes]) -> None:
-        if hasher is not None:
+        if target.guard is not None:
+            target.guard()
+        for hasher in target.hashers:
             for block in blocks:
                 hasher.update(block)
-        writer.write(blocks)
-        if progress is not None:
-            progress.written += sum(len(block) for block in blocks)
+        target.writer.write(blocks)
+        written.count += sum(len(block) for block in blocks)
 
     async def flush() -> None:
         nonlocal in_flight, pending, pending_size
@@ -84,8 +78,8 @@ async def write_body(
     try:
         async for piece in body:
             received += len(piece)
-            if received > max_length:
-                raise too_long()
+            if received > target.max_length:
+                raise target.too_long()
             pending.append(piece)
             pending_size += len(piece)
             if pending_size >= WRITE_BLOCK:
@@ -93,9 +87,6 @@ async def write_body(
                     await in_flight
                 in_flight = loop.run_in_executor(None, write, pending)
                 pending, pending_size = [], 0
-            if renew is not None and loop.time() >= next_renewal:
-                await to_thread.run_sync(renew)
-                next_renewal = loop.time() + renew_every
         await flush()
     except BodyCut:
         # What arrived is written in full, so a caller that keeps partial bodies may.

@@ -84,16 +84,23 @@ class Upload(IdMixin, Base):
 
 
 class UploadChunk(Base):
-    """One received (or being received) chunk of an upload."""
+    """One received (or being received) chunk of an upload, or one append of an in-order
+    upload: the range of bytes one request wrote, and the sha-256 they had."""
 
     __tablename__ = "upload_chunks"
 
     upload_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True
     )
+    # The chunk's index; for an in-order upload, the append's place in the sequence.
     index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Where the range starts in the file (index * chunk_size for indexed chunks).
+    start: Mapped[int | None] = mapped_column(BigInteger)
     size: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[ChunkState] = mapped_column(Enum(ChunkState, native_enum=False, length=20))
+    # Computed by the server from the bytes it wrote, whatever the client sent; checked
+    # against the stored bytes before the file is published (None only on rows older
+    # than that check).
     sha256: Mapped[str | None] = mapped_column(String(64))
     # Which request holds a `writing` chunk, and until when without news from it.
     claim: Mapped[uuid.UUID | None] = mapped_column()

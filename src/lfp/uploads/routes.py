@@ -6,32 +6,39 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from lfp.deps import AppServices, CurrentUser
-from lfp.errors import BadRequest, Unprocessable
-from lfp.uploads.content_digest import MalformedDigest, parse_sha256
-from lfp.uploads.http_input import content_length
+from lfp.errors import BadRequest, DigestMismatch, Unprocessable
+from lfp.http.body import content_length
+from lfp.http.content_digest import MalformedDigest, parse_sha256
+from lfp.uploads.lifecycle import Description
 from lfp.uploads.schemas import CompleteOut, CompleteUpload, CreateUpload, UploadOut
 
 router = APIRouter(prefix="/uploads", tags=["uploads"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=UploadOut)
-async def create_upload(
+def create_upload(
     body: CreateUpload, user: CurrentUser, services: AppServices, response: Response
 ) -> UploadOut:
     """Start a chunked upload."""
-    upload = await run_in_threadpool(lambda: services.uploads.create(user.id, **body.model_dump()))
+    described = Description(
+        filename=body.filename,
+        content_type=body.content_type,
+        checksum=body.checksum,
+        processor=body.processor,
+        params=body.params,
+    )
+    upload = services.uploads.create(user.id, described, size=body.size, chunk_size=body.chunk_size)
     response.headers["Location"] = f"/api/v1/uploads/{upload.id}"
     return upload
 
 
 @router.get("/{upload_id}", response_model=UploadOut)
-async def get_upload(upload_id: uuid.UUID, user: CurrentUser, services: AppServices) -> UploadOut:
+def get_upload(upload_id: uuid.UUID, user: CurrentUser, services: AppServices) -> UploadOut:
     """The upload's state and the chunks received so far."""
-    return await run_in_threadpool(services.uploads.get, user.id, upload_id)
+    return services.uploads.get(user.id, upload_id)
 
 
 @router.put(
@@ -64,9 +71,11 @@ async def put_chunk(
         raise Unprocessable(f"Content-Digest: {exc}") from None
     length = content_length(request)
     try:
-        await services.uploads.put_chunk(
+        await services.chunks.put_chunk(
             user.id, upload_id, index, request.stream(), length=length, expected_sha256=expected
         )
+    except DigestMismatch:
+        raise DigestMismatch("Content-Digest does not match the chunk's bytes") from None
     except ClientDisconnect:
         raise BadRequest("the connection closed before the whole chunk arrived") from None
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -87,7 +96,7 @@ def complete_upload(
 
 
 @router.delete("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-async def abort_upload(upload_id: uuid.UUID, user: CurrentUser, services: AppServices) -> Response:
+def abort_upload(upload_id: uuid.UUID, user: CurrentUser, services: AppServices) -> Response:
     """Abort the upload and reclaim its space."""
-    await run_in_threadpool(services.uploads.abort, user.id, upload_id)
+    services.uploads.abort(user.id, upload_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -17,11 +17,14 @@ from starlette.requests import ClientDisconnect
 
 from lfp.deps import AppServices, CurrentUser
 from lfp.errors import BadRequest, LfpError
-from lfp.uploads.dropzone import DropzoneChunk
-from lfp.uploads.multipart import read_file_field
+from lfp.http.multipart import MultipartReader
+from lfp.uploads.dropzone.fields import DropzoneChunk
+from lfp.uploads.dropzone.service import DropzoneUploads
+from lfp.uploads.lifecycle import Description
 from lfp.uploads.schemas import DropzoneOut, filename_or_default, parse_params
 
 router = APIRouter(prefix="/dropzone", tags=["dropzone"])
+_FORMS = MultipartReader()
 
 # A finalize call carries a few fields; nothing bigger is read into memory.
 _MAX_FINALIZE_BODY = 64 * 1024
@@ -75,37 +78,25 @@ async def receive(request: Request, user: CurrentUser, services: AppServices) ->
     harmless; the upload completes when its last missing chunk arrives.
     """
     with _dropzone_errors():
-        form = await read_file_field(request.headers.get("content-type"), request.stream())
+        form = await _FORMS.file_field(request.headers.get("content-type"), request.stream())
         fields = form.fields
-        filename = filename_or_default(fields.get("dzfilename") or form.filename)
-        processor = fields.get("processor") or None
-        params = parse_params(fields.get("params") or None)
-        chunk = DropzoneChunk.from_fields(fields)
-        if chunk is None:
-            done = await services.uploads.upload_stream(
-                user.id,
-                filename=filename,
-                content_type=form.content_type,
-                stream=form.stream,
-                processor=processor,
-                params=params,
-            )
-            return DropzoneOut(
-                upload_id=None,
-                received=1,
-                chunk_count=1,
-                complete=True,
-                file_id=done.file_id,
-                job_id=done.job_id,
-            )
-        return await services.dropzone.receive(
-            user.id,
-            chunk,
-            form.stream,
-            filename=filename,
+        described = Description(
+            filename=filename_or_default(fields.get("dzfilename") or form.filename),
             content_type=form.content_type,
-            processor=processor,
-            params=params,
+            processor=fields.get("processor") or None,
+            params=parse_params(fields.get("params") or None),
+        )
+        chunk = DropzoneChunk.from_fields(fields)
+        if chunk is not None:
+            return await _dropzone(services).receive(user.id, chunk, form.stream, described)
+        done = await services.chunks.upload_stream(user.id, described, form.stream)
+        return DropzoneOut(
+            upload_id=None,
+            received=1,
+            chunk_count=1,
+            complete=True,
+            file_id=done.file_id,
+            job_id=done.job_id,
         )
 
 
@@ -123,7 +114,12 @@ async def finalize(
     """
     with _dropzone_errors():
         ref = dzuuid or await _dzuuid_from_body(request)
-        return await run_in_threadpool(services.dropzone.finalize, user.id, ref)
+        return await run_in_threadpool(_dropzone(services).finalize, user.id, ref)
+
+
+def _dropzone(services: AppServices) -> DropzoneUploads:
+    # A view over the shared upload services; it holds no state of its own.
+    return DropzoneUploads(services.uploads, services.chunks)
 
 
 async def _dzuuid_from_body(request: Request) -> str:

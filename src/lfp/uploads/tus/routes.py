@@ -1,13 +1,16 @@
-"""tus 1.0.0 at /api/v1/tus/: a thin HTTP adapter over the in-order upload service.
+"""tus 1.0.0 routes: a thin HTTP adapter over the in-order upload services.
 
 Extensions: creation, creation-with-upload, creation-defer-length, expiration, checksum,
 termination and concatenation. Every response carries `Tus-Resumable` (TusMiddleware).
+The services' errors become tus's statuses here: a digest mismatch is 460, an upload held
+by a request that will not stop 423, an offset mismatch 409 with the offset.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
@@ -15,17 +18,12 @@ from starlette.concurrency import run_in_threadpool
 
 from lfp.config import Settings
 from lfp.deps import AppServices, CurrentUser
-from lfp.errors import (
-    BadRequest,
-    LfpError,
-    PreconditionFailed,
-    TooLarge,
-    UnsupportedMediaType,
-)
-from lfp.uploads.append import InOrderUpload
-from lfp.uploads.http_input import body_stream, content_length
+from lfp.errors import BadRequest, BodyCut, Busy, DigestMismatch, LfpError, OffsetMismatch, TooLarge
+from lfp.http.body import body_stream, content_length
+from lfp.http.problems import HttpProblem
+from lfp.uploads.appends import AppendRequest
 from lfp.uploads.models import ConcatRole
-from lfp.uploads.tus_headers import (
+from lfp.uploads.tus.headers import (
     CHECKSUM_ALGORITHMS,
     OFFSET_OCTET_STREAM,
     TUS_EXTENSIONS,
@@ -35,9 +33,9 @@ from lfp.uploads.tus_headers import (
     parse_checksum,
     parse_concat_final,
     parse_length,
-    parse_metadata,
 )
-from lfp.uploads.writing import BodyCut
+from lfp.uploads.tus.metadata import parse_metadata
+from lfp.uploads.views import InOrderUpload
 
 
 def require_tus_resumable(
@@ -45,7 +43,8 @@ def require_tus_resumable(
 ) -> None:
     """412 unless the request speaks the tus version this server does."""
     if tus_resumable != TUS_VERSION:
-        raise PreconditionFailed(
+        raise HttpProblem(
+            412,
             f"this server speaks tus {TUS_VERSION}; send Tus-Resumable: {TUS_VERSION}"
             + ("" if tus_resumable is None else f" (not {tus_resumable!r})"),
             headers={"Tus-Version": TUS_VERSION},
@@ -70,6 +69,27 @@ async def discover_at_upload(upload_id: str, services: AppServices) -> Response:
     return await discover(services)
 
 
+@contextlib.contextmanager
+def tus_errors() -> Iterator[None]:
+    """The services' errors as tus answers them (the rest as the native API does)."""
+    try:
+        yield
+    except DigestMismatch as exc:
+        raise HttpProblem(460, exc.detail.replace("the checksum sent", "Upload-Checksum")) from None
+    except Busy as exc:
+        raise HttpProblem.of(exc, 423) from None
+    except OffsetMismatch as exc:
+        raise HttpProblem(
+            409,
+            f"Upload-Offset {exc.sent} is not where the upload stands ({exc.expected}); "
+            "ask with HEAD and resume from there",
+            extra=exc.extra,
+        ) from None
+    except BodyCut:
+        # Nobody reads this answer (the client has gone); it keeps the cut out of the log.
+        raise BadRequest("the connection closed before the whole body arrived") from None
+
+
 @resumable.post("", status_code=status.HTTP_201_CREATED, response_class=Response)
 @resumable.post("/", status_code=status.HTTP_201_CREATED, response_class=Response)
 async def create(
@@ -84,56 +104,61 @@ async def create(
 ) -> Response:
     """Create an upload (creation, creation-defer-length, concatenation), optionally with
     its first bytes in the body (creation-with-upload)."""
-    size = parse_length("Upload-Length", upload_length)
     described = parse_metadata(upload_metadata)
-    appender = services.appender
     concat = (upload_concat or "").strip()
     if concat.startswith("final"):
         part_ids = parse_concat_final(concat)
-        upload = await run_in_threadpool(appender.concatenate, user.id, part_ids, described)
-        return _created(upload)
+        with tus_errors():
+            final = await run_in_threadpool(
+                services.concat.concatenate, user.id, part_ids, described
+            )
+        return _created(final)
     if concat not in ("", "partial"):
         raise BadRequest("Upload-Concat must be `partial` or `final;<upload URLs>`")
-    if (size is None) == (upload_defer_length is None):
-        raise BadRequest("send exactly one of Upload-Length and Upload-Defer-Length: 1")
-    if upload_defer_length is not None and upload_defer_length.strip() != "1":
-        raise BadRequest("Upload-Defer-Length must be 1")
-    if size is not None and size > services.settings.max_upload_size:
-        raise TooLarge(
-            f"Upload-Length {size} is more than Tus-Max-Size {services.settings.max_upload_size}"
-        )
+    size = _creation_length(services.settings, upload_length, upload_defer_length)
     checksum = parse_checksum(upload_checksum)
     with_body = _has_body(request)
     if with_body:
         _require_offset_stream(request)
+    role = ConcatRole.partial if concat == "partial" else None
     upload = await run_in_threadpool(
-        lambda: appender.create(user.id, described, size=size, partial=concat == "partial")
+        lambda: services.appends.create(user.id, described, size=size, concat=role)
     )
     if with_body:
         try:
-            upload = await appender.append(
-                user.id,
-                upload.id,
-                body_stream(request),
-                offset=0,
-                length=content_length(request),
-                checksum=checksum,
-            )
-        except BaseException as exc:
+            with tus_errors():
+                upload = await services.appends.append(
+                    AppendRequest(
+                        user.id, upload.id, 0, length=content_length(request), checksum=checksum
+                    ),
+                    body_stream(request),
+                )
+        except BaseException:
             # The upload exists but its first bytes were refused: the client is told the
             # error, not a Location, so nothing may be left behind for it to find.
             with contextlib.suppress(LfpError):
-                await run_in_threadpool(appender.terminate, user.id, upload.id)
-            if isinstance(exc, BodyCut):
-                raise _cut() from None
+                await run_in_threadpool(services.appends.terminate, user.id, upload.id)
             raise
     return _created(upload)
 
 
+def _creation_length(
+    settings: Settings, upload_length: str | None, upload_defer_length: str | None
+) -> int | None:
+    size = parse_length("Upload-Length", upload_length)
+    if (size is None) == (upload_defer_length is None):
+        raise BadRequest("send exactly one of Upload-Length and Upload-Defer-Length: 1")
+    if upload_defer_length is not None and upload_defer_length.strip() != "1":
+        raise BadRequest("Upload-Defer-Length must be 1")
+    if size is not None and size > settings.max_upload_size:
+        raise TooLarge(f"Upload-Length {size} is more than Tus-Max-Size {settings.max_upload_size}")
+    return size
+
+
 @resumable.head("/{upload_id}", response_class=Response)
-async def head(upload_id: uuid.UUID, user: CurrentUser, services: AppServices) -> Response:
+def head(upload_id: uuid.UUID, user: CurrentUser, services: AppServices) -> Response:
     """Where the upload stands: its offset, length, metadata and expiry."""
-    upload = await run_in_threadpool(services.appender.get, user.id, upload_id)
+    upload = services.appends.get(user.id, upload_id)
     headers = _state_headers(upload)
     headers["Cache-Control"] = "no-store"
     if upload.client_metadata:
@@ -161,25 +186,23 @@ async def patch(
     offset = parse_length("Upload-Offset", upload_offset)
     if offset is None:
         raise BadRequest("Upload-Offset is required")
-    try:
-        upload = await services.appender.append(
-            user.id,
-            upload_id,
-            body_stream(request),
-            offset=offset,
-            length=content_length(request),
-            declared_size=parse_length("Upload-Length", upload_length),
-            checksum=parse_checksum(upload_checksum),
-        )
-    except BodyCut:
-        raise _cut() from None
+    wanted = AppendRequest(
+        user.id,
+        upload_id,
+        offset,
+        length=content_length(request),
+        declared_size=parse_length("Upload-Length", upload_length),
+        checksum=parse_checksum(upload_checksum),
+    )
+    with tus_errors():
+        upload = await services.appends.append(wanted, body_stream(request))
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=_state_headers(upload))
 
 
 @resumable.delete("/{upload_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-async def terminate(upload_id: uuid.UUID, user: CurrentUser, services: AppServices) -> Response:
+def terminate(upload_id: uuid.UUID, user: CurrentUser, services: AppServices) -> Response:
     """Give the upload up and reclaim its space (termination)."""
-    await run_in_threadpool(services.appender.terminate, user.id, upload_id)
+    services.appends.terminate(user.id, upload_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -218,11 +241,6 @@ def _state_headers(upload: InOrderUpload) -> dict[str, str]:
     return headers
 
 
-def _cut() -> BadRequest:
-    # Nobody reads this answer (the client has gone); it keeps the cut out of the error log.
-    return BadRequest("the connection closed before the whole body arrived")
-
-
 def _has_body(request: Request) -> bool:
     length = request.headers.get("content-length")
     if length is not None:
@@ -233,7 +251,8 @@ def _has_body(request: Request) -> bool:
 def _require_offset_stream(request: Request) -> None:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != OFFSET_OCTET_STREAM:
-        raise UnsupportedMediaType(
+        raise HttpProblem(
+            415,
             f"a tus body must be sent as Content-Type: {OFFSET_OCTET_STREAM}"
-            + (f", not {content_type!r}" if content_type else "")
+            + (f", not {content_type!r}" if content_type else ""),
         )

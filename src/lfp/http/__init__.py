@@ -1,0 +1,1 @@
+"""What every HTTP route shares: problem responses, ranges, pagination, body reading."""

@@ -1,0 +1,289 @@
+"""Indexed chunks: a request claims chunk i, streams it to its offset, and records it.
+
+Chunk i covers `[i * chunk_size, min((i + 1) * chunk_size, size))`. A chunk is recorded
+only once all its bytes are stored, its length is right and any digest the client sent
+matched; the server's own sha-256 of the bytes it wrote is recorded with it, so that the
+verification pass can prove the stored bytes are the acknowledged ones.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from anyio import to_thread
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lfp.config import Settings
+from lfp.db.base import utcnow
+from lfp.db.engine import Database
+from lfp.db.leases import Heartbeat, Lease, LeaseColumns, LeaseLost
+from lfp.errors import BadRequest, Busy, Conflict, DigestMismatch, Superseded
+from lfp.storage import BlobStore
+from lfp.uploads.body import BodyTarget, write_body
+from lfp.uploads.lifecycle import Description, UploadLifecycle, owned
+from lfp.uploads.models import ChunkState, Upload, UploadChunk, UploadState
+from lfp.uploads.rules import chunk_bounds
+from lfp.uploads.schemas import CompleteOut
+from lfp.uploads.streams import split_stream
+
+CHUNK_LEASE = LeaseColumns(UploadChunk, holder="claim", until="lease_until")
+
+
+@dataclass(frozen=True)
+class ChunkClaim:
+    """A chunk reserved for one request (its lease `token`), or found already stored."""
+
+    staging_key: str
+    offset: int
+    max_length: int
+    exact_length: bool
+    token: uuid.UUID | None = None
+    stored_sha256: str | None = None
+
+    @property
+    def stored(self) -> bool:
+        """Whether the chunk was stored before this request came."""
+        return self.token is None
+
+
+class ChunkReceiver:
+    """Receives indexed chunks into open uploads, in any order and in parallel."""
+
+    def __init__(
+        self, db: Database, store: BlobStore, settings: Settings, lifecycle: UploadLifecycle
+    ) -> None:
+        self._db = db
+        self._store = store
+        self._settings = settings
+        self._lifecycle = lifecycle
+        self._lease = Lease(db, CHUNK_LEASE, settings.chunk_lease_seconds)
+
+    async def put_chunk(
+        self,
+        owner_id: uuid.UUID,
+        upload_id: uuid.UUID,
+        index: int,
+        body: AsyncIterator[bytes],
+        *,
+        length: int | None,
+        expected_sha256: bytes | None = None,
+    ) -> bool:
+        """Store chunk `index` from `body`; True if written, False if it was already stored.
+
+        `length` is the declared body length, if the client declared one. Nothing is
+        recorded unless every byte arrived, the length is right and the digest matches.
+        """
+        claim = await to_thread.run_sync(self._claim, owner_id, upload_id, index, length)
+        if claim.token is None:
+            await self._compare_resent(claim, upload_id, index, body, expected_sha256)
+            return False
+        sha256 = await self._write(claim, upload_id, index, body, expected_sha256)
+        record = functools.partial(self._record, upload_id, index, claim.token, sha256)
+        await to_thread.run_sync(record)
+        return True
+
+    async def _write(
+        self,
+        claim: ChunkClaim,
+        upload_id: uuid.UUID,
+        index: int,
+        body: AsyncIterator[bytes],
+        expected_sha256: bytes | None,
+    ) -> tuple[str, int]:
+        """Stream the claimed chunk to storage; its sha-256 and length, once durable."""
+        assert claim.token is not None
+        key = (upload_id, index)
+        writer = await to_thread.run_sync(
+            self._store.open_part, claim.staging_key, index, claim.offset, claim.max_length
+        )
+        # Renewed only while bytes flow: a request whose client went silent loses the
+        # chunk to the client's retry, and then stops before its next write.
+        heartbeat = Heartbeat(
+            self._lease, key, claim.token, interval=self._lease.seconds / 3, idle_renews=False
+        ).start()
+        hasher = hashlib.sha256()
+        target = BodyTarget(
+            writer,
+            claim.max_length,
+            lambda: BadRequest(f"chunk {index} is longer than its {claim.max_length} bytes"),
+            hashers=(hasher,),
+            guard=heartbeat.check,
+        )
+        try:
+            received = await write_body(body, target)
+            _check_length(claim, received)
+            if expected_sha256 is not None and hasher.digest() != expected_sha256:
+                raise DigestMismatch("the chunk's bytes do not match the digest sent with them")
+            await to_thread.run_sync(writer.commit)
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                await to_thread.run_sync(heartbeat.stop)
+                await to_thread.run_sync(writer.abort)
+                await to_thread.run_sync(self._release, key, claim.token)
+            if isinstance(exc, LeaseLost):
+                raise _lost(index) from None
+            raise
+        await to_thread.run_sync(heartbeat.stop)
+        return hasher.hexdigest(), received
+
+    async def _compare_resent(
+        self,
+        claim: ChunkClaim,
+        upload_id: uuid.UUID,
+        index: int,
+        body: AsyncIterator[bytes],
+        expected_sha256: bytes | None,
+    ) -> None:
+        """A stored chunk sent again: the same bytes are a no-op, others a `Conflict`."""
+        digest = hashlib.sha256()
+        received = 0
+        async for piece in body:
+            received += len(piece)
+            if received > claim.max_length:
+                raise BadRequest(f"body is longer than the chunk's {claim.max_length} bytes")
+            digest.update(piece)
+        _check_length(claim, received)
+        if expected_sha256 is not None and digest.digest() != expected_sha256:
+            raise DigestMismatch("the chunk's bytes do not match the digest sent with them")
+        stored = claim.stored_sha256 or await to_thread.run_sync(
+            self._digest_stored, claim, upload_id, index
+        )
+        if digest.hexdigest() != stored:
+            raise Conflict("this chunk is already stored with different bytes")
+
+    def _digest_stored(self, claim: ChunkClaim, upload_id: uuid.UUID, index: int) -> str:
+        """The sha256 of a chunk stored before digests were always kept, read back once."""
+        hasher = hashlib.sha256()
+        end = claim.offset + claim.max_length
+        for block in self._store.read(claim.staging_key, claim.offset, end):
+            hasher.update(block)
+        with self._db.write() as session:
+            row = session.get(UploadChunk, (upload_id, index), with_for_update=True)
+            if row is not None and row.state == ChunkState.stored:
+                row.sha256 = hasher.hexdigest()
+        return hasher.hexdigest()
+
+    def _claim(
+        self, owner_id: uuid.UUID, upload_id: uuid.UUID, index: int, length: int | None
+    ) -> ChunkClaim:
+        with self._db.write() as session:
+            upload = owned(session, owner_id, upload_id, lock=True)
+            if upload.state != UploadState.open:
+                raise Conflict(f"upload is {upload.state.value}, it takes no more chunks")
+            if upload.offset is not None:
+                raise Conflict("this upload is written in order (tus); it takes no indexed chunks")
+            max_length, exact = chunk_bounds(self._settings, upload, index)
+            if length is not None and (length > max_length or (exact and length != max_length)):
+                expected = f"{max_length}" if exact else f"at most {max_length}"
+                raise BadRequest(f"chunk {index} must be {expected} bytes, not {length}")
+            claim = ChunkClaim(upload.staging_key, index * upload.chunk_size, max_length, exact)
+            return self._reserve(session, upload, index, claim)
+
+    def _reserve(
+        self, session: Session, upload: Upload, index: int, claim: ChunkClaim
+    ) -> ChunkClaim:
+        """Lease chunk `index` to this request, unless it is stored or another holds it."""
+        now = utcnow()
+        row = session.get(UploadChunk, (upload.id, index), with_for_update=True)
+        if row is None:
+            row = UploadChunk(
+                upload_id=upload.id, index=index, size=claim.max_length, state=ChunkState.writing
+            )
+            token = self._lease.take(row, now)
+            try:
+                with session.begin_nested():
+                    session.add(row)
+            except IntegrityError:
+                raise _busy(index, self._lease.seconds) from None
+            return _with_token(claim, token)
+        if row.state == ChunkState.stored:
+            return ChunkClaim(
+                claim.staging_key, claim.offset, row.size, True, stored_sha256=row.sha256
+            )
+        remaining = self._lease.remaining(row, now)
+        if remaining is not None:
+            raise _busy(index, remaining)
+        # The request that held this chunk went silent (say its server died): take over.
+        return _with_token(claim, self._lease.take(row, now))
+
+    def _release(self, key: tuple[uuid.UUID, int], token: uuid.UUID) -> None:
+        def drop_unstored(session: Session, row: Any) -> None:
+            if row.state == ChunkState.writing:
+                session.delete(row)
+
+        self._lease.release(key, token, then=drop_unstored)
+
+    def _record(
+        self, upload_id: uuid.UUID, index: int, token: uuid.UUID, written: tuple[str, int]
+    ) -> None:
+        sha256, size = written
+        with self._db.write() as session:
+            upload = session.get(Upload, upload_id, with_for_update=True)
+            row = session.get(UploadChunk, (upload_id, index), with_for_update=True)
+            if upload is None or upload.state != UploadState.open:
+                raise Conflict("the upload was closed while this chunk was being written")
+            if not self._lease.holds(row, token):
+                raise _lost(index)
+            assert row is not None
+            row.state = ChunkState.stored
+            row.sha256 = sha256
+            row.size = size
+            row.start = index * upload.chunk_size
+            self._lease.clear(row)
+            upload.expires_at = self._lifecycle.next_expiry()
+
+    async def upload_stream(
+        self,
+        owner_id: uuid.UUID,
+        described: Description,
+        stream: AsyncIterator[bytes],
+    ) -> CompleteOut:
+        """Store a whole file arriving as one stream of unknown length; the file and job.
+
+        The stream goes through the same chunks as any upload, so it is stored, verified
+        and published exactly like one.
+        """
+        lifecycle = self._lifecycle
+        upload = await to_thread.run_sync(lambda: lifecycle.create(owner_id, described, size=None))
+        try:
+            index = 0
+            async for chunk in split_stream(stream, upload.chunk_size):
+                await self.put_chunk(owner_id, upload.id, index, chunk, length=None)
+                index += 1
+            return await to_thread.run_sync(lifecycle.complete, owner_id, upload.id)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await to_thread.run_sync(lifecycle.abort, owner_id, upload.id)
+            raise
+
+
+def _with_token(claim: ChunkClaim, token: uuid.UUID) -> ChunkClaim:
+    return ChunkClaim(claim.staging_key, claim.offset, claim.max_length, claim.exact_length, token)
+
+
+def _busy(index: int, retry_after: float) -> Busy:
+    seconds = max(1, int(retry_after + 0.999))
+    return Busy(
+        f"chunk {index} is being written by another request; retry in {seconds} s",
+        retry_after=retry_after,
+    )
+
+
+def _lost(index: int) -> Superseded:
+    return Superseded(
+        f"this request lost its hold on chunk {index} (it was silent longer than its lease "
+        "and another request took the chunk); nothing it wrote was kept"
+    )
+
+
+def _check_length(claim: ChunkClaim, received: int) -> None:
+    if received == 0 or (claim.exact_length and received != claim.max_length):
+        expected = claim.max_length if claim.exact_length else f"1 to {claim.max_length}"
+        raise BadRequest(f"the body had {received} bytes; this chunk takes {expected}")

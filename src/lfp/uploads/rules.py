@@ -1,0 +1,114 @@
+"""The size rules of uploads: chunk sizes, each chunk's bounds, and what completes a file.
+
+Pure checks on an upload's row and on what a client declares; they raise the domain errors
+every protocol shares, so the native API, tus and Dropzone enforce the same limits.
+"""
+
+from __future__ import annotations
+
+from lfp.config import Settings
+from lfp.errors import BadRequest, Conflict, MissingChunks, TooLarge, Unprocessable
+from lfp.uploads.models import Upload
+from lfp.uploads.views import chunk_count
+
+
+def check_chunk_size(
+    settings: Settings, size: int | None, chunk_size: int, floor: int | None
+) -> None:
+    """Refuse a chunk size outside the server's bounds (a one-chunk file may go lower)."""
+    floor = settings.min_chunk_size if floor is None else floor
+    single_chunk = size is not None and size <= chunk_size
+    if chunk_size > settings.max_chunk_size or (chunk_size < floor and not single_chunk):
+        raise Unprocessable(
+            f"chunk_size must be between {floor} and {settings.max_chunk_size} bytes "
+            "(only a file that fits in one chunk may use a smaller one)"
+        )
+
+
+def chunk_bounds(settings: Settings, upload: Upload, index: int) -> tuple[int, bool]:
+    """The most bytes chunk `index` may hold, and whether it must hold exactly that."""
+    if upload.size is None:
+        last = chunk_count(settings.max_upload_size, upload.chunk_size) - 1
+        if index < 0:
+            raise BadRequest(f"chunk index {index} is out of range")
+        if index > last:
+            raise TooLarge(
+                f"chunk {index} would make the file larger than this server accepts "
+                f"({settings.max_upload_size} bytes)"
+            )
+        return upload.chunk_size, False
+    count = chunk_count(upload.size, upload.chunk_size)
+    if not 0 <= index < count:
+        span = f"0..{count - 1}" if count else "empty (the file has no bytes)"
+        raise BadRequest(f"chunk index {index} is out of range {span}")
+    return min(upload.chunk_size, upload.size - index * upload.chunk_size), True
+
+
+def declare_size(settings: Settings, upload: Upload, size: int) -> None:
+    """Give an in-order upload of deferred length its `size`, or check it is unchanged."""
+    assert upload.offset is not None
+    if upload.size is not None:
+        if size != upload.size:
+            raise BadRequest(f"the upload's length is already {upload.size}; it cannot change")
+        return
+    if size > settings.max_upload_size:
+        raise TooLarge(
+            f"{size} bytes is more than this server accepts ({settings.max_upload_size})"
+        )
+    if size < upload.offset:
+        raise BadRequest(f"a length of {size} is less than the {upload.offset} bytes sent")
+    upload.size = size
+
+
+def final_size(
+    settings: Settings, upload: Upload, declared: int | None, stored: dict[int, int]
+) -> int:
+    """The size a chunked upload completes with: declared now, at creation, or as stored."""
+    if declared is not None:
+        if upload.size is not None and declared != upload.size:
+            raise Conflict(f"size {declared} differs from {upload.size} declared at creation")
+        if declared > settings.max_upload_size:
+            raise TooLarge(f"{declared} bytes is more than this server accepts")
+        return declared
+    if upload.size is not None:
+        return upload.size
+    if not stored:
+        return 0
+    last = max(stored)
+    return last * upload.chunk_size + stored[last]
+
+
+def check_appended(upload: Upload, declared: int | None) -> int:
+    """The size of an in-order upload whose bytes have all arrived; `Conflict` if not."""
+    assert upload.offset is not None
+    if declared is not None and upload.size is not None and declared != upload.size:
+        raise Conflict(f"size {declared} differs from {upload.size} declared at creation")
+    size = upload.size if upload.size is not None else declared
+    if size is None:
+        raise Conflict("the upload's length is not declared yet")
+    if upload.offset != size:
+        raise Conflict(f"{upload.offset} of {size} bytes have arrived")
+    return size
+
+
+def check_chunks(upload: Upload, stored: dict[int, int]) -> None:
+    """Refuse to complete unless every chunk is stored, each with its right size."""
+    assert upload.size is not None
+    count = chunk_count(upload.size, upload.chunk_size)
+    missing = [i for i in range(count) if i not in stored]
+    if missing:
+        shown = ", ".join(map(str, missing[:20])) + (" …" if len(missing) > 20 else "")
+        raise MissingChunks(
+            f"{len(missing)} of {count} chunks are missing: {shown}", missing=missing, count=count
+        )
+    wrong = [
+        i
+        for i, size in stored.items()
+        if i >= count or size != min(upload.chunk_size, upload.size - i * upload.chunk_size)
+    ]
+    if wrong:
+        raise Conflict(
+            f"chunks {wrong[:20]} do not fit a file of {upload.size} bytes in chunks of "
+            f"{upload.chunk_size}",
+            extra={"wrong": wrong[:10_000]},
+        )
