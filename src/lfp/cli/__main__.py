@@ -1,0 +1,5 @@
+"""`python -m lfp.cli`: the same as the `lfp` command."""
+
+from lfp.cli import main
+
+main()
