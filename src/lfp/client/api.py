@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 
+from lfp.client.downloader import download, download_output
 from lfp.client.retry import RetryPolicy, call_with_retries
+from lfp.client.uploader import upload_file
 
 Progress = Callable[[int], None]
 
@@ -56,13 +58,17 @@ class LfpClient:
         """Send a request and return its JSON body."""
         return self.request(method, path, **kwargs).json()
 
+    def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """`json` for the endpoints that answer a JSON object, typed as one for callers."""
+        result: dict[str, Any] = self.json(method, path, **kwargs)
+        return result
+
     # -- auth -------------------------------------------------------------------------
 
     def signup(self, email: str, password: str) -> dict[str, Any]:
         """Create an account."""
         body = {"email": email, "password": password}
-        result: dict[str, Any] = self.json("POST", "/api/v1/auth/signup", json=body)
-        return result
+        return self._object("POST", "/api/v1/auth/signup", json=body)
 
     def login(self, email: str, password: str) -> str:
         """Sign in; the token is kept on this client and returned."""
@@ -72,21 +78,18 @@ class LfpClient:
 
     def me(self) -> dict[str, Any]:
         """The signed-in user."""
-        result: dict[str, Any] = self.json("GET", "/api/v1/auth/me")
-        return result
+        return self._object("GET", "/api/v1/auth/me")
 
     # -- uploads ----------------------------------------------------------------------
 
     def create_upload(self, filename: str, size: int | None, **fields: Any) -> dict[str, Any]:
         """Start a chunked upload."""
         body = {"filename": filename, "size": size, **fields}
-        result: dict[str, Any] = self.json("POST", "/api/v1/uploads", json=body)
-        return result
+        return self._object("POST", "/api/v1/uploads", json=body)
 
     def get_upload(self, upload_id: str) -> dict[str, Any]:
         """An upload's state and received chunks."""
-        result: dict[str, Any] = self.json("GET", f"/api/v1/uploads/{upload_id}")
-        return result
+        return self._object("GET", f"/api/v1/uploads/{upload_id}")
 
     def put_chunk(self, upload_id: str, index: int, data: bytes, digest: str | None) -> None:
         """Send one chunk; `digest` is a Content-Digest header value."""
@@ -98,10 +101,7 @@ class LfpClient:
     def complete_upload(self, upload_id: str, checksum: str | None = None) -> dict[str, Any]:
         """Close an upload; returns `{file_id, job_id}`."""
         body = {"checksum": checksum} if checksum else {}
-        result: dict[str, Any] = self.json(
-            "POST", f"/api/v1/uploads/{upload_id}/complete", json=body
-        )
-        return result
+        return self._object("POST", f"/api/v1/uploads/{upload_id}/complete", json=body)
 
     def abort_upload(self, upload_id: str) -> None:
         """Abort an upload and free its space."""
@@ -112,22 +112,18 @@ class LfpClient:
 
         Options are those of `lfp.client.uploader.upload_file`.
         """
-        from lfp.client.uploader import upload_file
-
         return upload_file(self, path, **options)
 
     # -- files ------------------------------------------------------------------------
 
     def get_file(self, file_id: str) -> dict[str, Any]:
         """A file's metadata and state."""
-        result: dict[str, Any] = self.json("GET", f"/api/v1/files/{file_id}")
-        return result
+        return self._object("GET", f"/api/v1/files/{file_id}")
 
     def list_files(self, page: int = 1, per_page: int = 20) -> dict[str, Any]:
         """One page of the user's files."""
         params = {"page": page, "per_page": per_page}
-        result: dict[str, Any] = self.json("GET", "/api/v1/files", params=params)
-        return result
+        return self._object("GET", "/api/v1/files", params=params)
 
     def delete_file(self, file_id: str) -> None:
         """Delete a file."""
@@ -137,8 +133,6 @@ class LfpClient:
         self, file_id: str, dest: Path | None = None, *, progress: Progress | None = None
     ) -> Path:
         """Download a file to `dest` (default: its name, here), resuming a partial copy."""
-        from lfp.client.downloader import download
-
         return download(self, file_id, dest, progress=progress)
 
     # -- jobs -------------------------------------------------------------------------
@@ -153,13 +147,11 @@ class LfpClient:
     ) -> dict[str, Any]:
         """Queue `processor` on a stored file; the new job."""
         body = {"file_id": file_id, "processor": processor, "params": params or {}}
-        result: dict[str, Any] = self.json("POST", "/api/v1/jobs", json=body)
-        return result
+        return self._object("POST", "/api/v1/jobs", json=body)
 
     def get_job(self, job_id: str) -> dict[str, Any]:
         """A job's state, progress, timings, result and outputs."""
-        result: dict[str, Any] = self.json("GET", f"/api/v1/jobs/{job_id}")
-        return result
+        return self._object("GET", f"/api/v1/jobs/{job_id}")
 
     def list_jobs(
         self, page: int = 1, per_page: int = 20, state: str | None = None
@@ -168,13 +160,11 @@ class LfpClient:
         params: dict[str, Any] = {"page": page, "per_page": per_page}
         if state:
             params["state"] = state
-        result: dict[str, Any] = self.json("GET", "/api/v1/jobs", params=params)
-        return result
+        return self._object("GET", "/api/v1/jobs", params=params)
 
     def cancel_job(self, job_id: str) -> dict[str, Any]:
         """Cancel a job; the job as it is now."""
-        result: dict[str, Any] = self.json("POST", f"/api/v1/jobs/{job_id}/cancel")
-        return result
+        return self._object("POST", f"/api/v1/jobs/{job_id}/cancel")
 
     def wait_job(
         self,
@@ -196,8 +186,6 @@ class LfpClient:
         self, job_id: str, folder: Path, *, progress: Progress | None = None
     ) -> list[Path]:
         """Download every output of a job into `folder`; the paths written."""
-        from lfp.client.downloader import download_output
-
         job = self.get_job(job_id)
         return [
             download_output(self, output, folder, progress=progress) for output in job["outputs"]
@@ -211,5 +199,4 @@ class LfpClient:
         `query` holds the paging, sorting and filter params; None values are left out.
         """
         params = {k: v for k, v in query.items() if v is not None}
-        result: dict[str, Any] = self.json("GET", f"/api/v1/{name}", params=params)
-        return result
+        return self._object("GET", f"/api/v1/{name}", params=params)

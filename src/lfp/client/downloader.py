@@ -8,20 +8,18 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
+from lfp.client.calls import ServerCalls
 from lfp.client.errors import LfpError, LfpNetworkError
-
-if TYPE_CHECKING:
-    from lfp.client.api import LfpClient
 
 BLOCK = 1 << 20
 
 
 def download(
-    client: LfpClient,
+    client: ServerCalls,
     file_id: str,
     dest: Path | None = None,
     *,
@@ -51,7 +49,7 @@ def download(
 
 
 def download_output(
-    client: LfpClient,
+    client: ServerCalls,
     output: dict[str, Any],
     folder: Path,
     *,
@@ -67,7 +65,7 @@ def download_output(
 
 
 def _fetch(
-    client: LfpClient,
+    client: ServerCalls,
     url: str,
     partial: Path,
     size: int,
@@ -101,7 +99,7 @@ class _ServerError(Exception):
 
 
 def _fetch_from(
-    client: LfpClient,
+    client: ServerCalls,
     url: str,
     partial: Path,
     have: int,

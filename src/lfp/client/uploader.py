@@ -12,13 +12,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lfp.client.calls import ServerCalls
 from lfp.client.errors import LfpError
 from lfp.client.state import ResumeState
-
-if TYPE_CHECKING:
-    from lfp.client.api import LfpClient
 
 HASH_BLOCK = 8 << 20
 
@@ -29,7 +27,7 @@ def content_digest(data: bytes) -> str:
 
 
 def upload_file(
-    client: LfpClient,
+    client: ServerCalls,
     path: Path,
     *,
     chunk_size: int | None = None,
@@ -85,7 +83,7 @@ def upload_file(
 
 
 def _resume_or_create(
-    client: LfpClient,
+    client: ServerCalls,
     path: Path,
     size: int,
     chunk_size: int | None,
@@ -115,7 +113,7 @@ def _resume_or_create(
 
 
 def _send_missing(
-    client: LfpClient,
+    client: ServerCalls,
     path: Path,
     upload: dict[str, Any],
     parallel: int,
@@ -181,7 +179,7 @@ class _WholeFileDigest:
         return self._hasher.hexdigest()
 
 
-def _wait_verified(client: LfpClient, file_id: str, poll_interval: float) -> dict[str, Any]:
+def _wait_verified(client: ServerCalls, file_id: str, poll_interval: float) -> dict[str, Any]:
     delay = poll_interval
     while True:
         file = client.get_file(file_id)

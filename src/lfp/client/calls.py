@@ -1,0 +1,38 @@
+"""The calls the uploader and downloader make on a client: what they need of `LfpClient`.
+
+A protocol, so that those modules depend on this small surface rather than on the client
+that offers them as methods (which would make the two import each other).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import httpx
+
+from lfp.client.retry import RetryPolicy
+
+
+class ServerCalls(Protocol):
+    """The server's upload and file calls, and the connection they go through."""
+
+    base_url: str
+    retry: RetryPolicy
+
+    def http(self) -> httpx.Client:
+        """This thread's HTTP connection to the server."""
+
+    def create_upload(self, filename: str, size: int | None, **fields: Any) -> dict[str, Any]:
+        """Start a chunked upload."""
+
+    def get_upload(self, upload_id: str) -> dict[str, Any]:
+        """An upload's state and received chunks."""
+
+    def put_chunk(self, upload_id: str, index: int, data: bytes, digest: str | None) -> None:
+        """Send one chunk; `digest` is a Content-Digest header value."""
+
+    def complete_upload(self, upload_id: str, checksum: str | None = None) -> dict[str, Any]:
+        """Close an upload; returns `{file_id, job_id}`."""
+
+    def get_file(self, file_id: str) -> dict[str, Any]:
+        """A file's metadata and state."""
