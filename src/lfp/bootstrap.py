@@ -46,11 +46,14 @@ class Services:
     jobs: JobService
 
 
-def build_services(settings: Settings) -> Services:
-    """Build the engine, the store and the services for `settings` (the one place that does)."""
+def build_services(settings: Settings, store: BlobStore | None = None) -> Services:
+    """Build the engine, the store and the services for `settings` (the one place that does).
+
+    `store` replaces the store the settings name (tests use a `MemoryBlobStore`).
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    store: BlobStore = LocalBlobStore(settings.blob_dir, fsync=settings.fsync)
+    store = store or LocalBlobStore(settings.blob_dir, fsync=settings.fsync)
     registry = Registry.from_entry_points(settings)
     runner = JobRunner(db, store, registry, settings)
     executor = build_executor(settings, runner)

@@ -164,7 +164,8 @@ class Heartbeat:
         self._lease = lease
         self._key = key
         self._token = token
-        self._interval = interval
+        # However short the lease, a few dozen renewals a second at most.
+        self._interval = max(interval, 0.02)
         self._on_stop = on_stop
         self._on_renew = on_renew
         self._idle_renews = idle_renews

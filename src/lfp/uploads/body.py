@@ -50,53 +50,78 @@ async def write_body(
     given, counts the bytes on storage, so a caller that cancels the writing knows them.
     A cut connection raises `BodyCut` carrying the bytes that arrived, all written.
     """
-    loop = asyncio.get_running_loop()
-    written = written if written is not None else Written()
+    pipeline = _Pipeline(target, written if written is not None else Written())
     received = 0
-    pending: list[bytes] = []
-    pending_size = 0
-    in_flight: asyncio.Future[None] | None = None
+    try:
+        async for piece in body:
+            received += len(piece)
+            if received > target.max_length:
+                raise target.too_long()
+            await pipeline.add(piece)
+        await pipeline.flush()
+    except BodyCut:
+        # What arrived is written in full, so a caller that keeps partial bodies may.
+        with anyio.CancelScope(shield=True):
+            await pipeline.flush()
+        raise BodyCut(received) from None
+    except StorageFull as exc:
+        raise InsufficientStorage(str(exc)) from exc
+    finally:
+        await pipeline.settle()
+    return received
 
-    def write(blocks: list[bytes]) -> None:
+
+class _Pipeline:
+    """Gathers a body's pieces into blocks, each written by a worker thread while the
+    next one arrives."""
+
+    def __init__(self, target: BodyTarget, written: Written) -> None:
+        self._target = target
+        self._written = written
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._in_flight: asyncio.Future[None] | None = None
+
+    async def add(self, piece: bytes) -> None:
+        """Take the next piece; once a block is gathered, start writing it."""
+        self._pending.append(piece)
+        self._pending_size += len(piece)
+        if self._pending_size >= WRITE_BLOCK:
+            await self._start()
+
+    async def flush(self) -> None:
+        """Write what is gathered and wait until every write has ended."""
+        await self._start()
+        await self._wait()
+
+    async def settle(self) -> None:
+        """Wait for a write still running (never let the writer close under it)."""
+        in_flight = self._in_flight
+        if in_flight is not None:
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait([in_flight])
+            if not in_flight.cancelled():
+                in_flight.exception()  # seen here: an error already on its way is enough
+
+    async def _start(self) -> None:
+        await self._wait()
+        if self._pending:
+            blocks, self._pending, self._pending_size = self._pending, [], 0
+            loop = asyncio.get_running_loop()
+            self._in_flight = loop.run_in_executor(None, self._write, blocks)
+
+    async def _wait(self) -> None:
+        if self._in_flight is not None:
+            # Shielded: a cancelled request must not forget a write its thread still runs.
+            await asyncio.shield(self._in_flight)
+            self._in_flight = None
+
+    def _write(self, blocks: list[bytes]) -> None:
+        target = self._target
         if target.guard is not None:
             target.guard()
         for hasher in target.hashers:
             for block in blocks:
                 hasher.update(block)
         target.writer.write(blocks)
-        written.count += sum(len(block) for block in blocks)
-
-    async def flush() -> None:
-        nonlocal in_flight, pending, pending_size
-        if in_flight is not None:
-            await in_flight
-            in_flight = None
-        if pending:
-            blocks, pending, pending_size = pending, [], 0
-            await loop.run_in_executor(None, write, blocks)
-
-    try:
-        async for piece in body:
-            received += len(piece)
-            if received > target.max_length:
-                raise target.too_long()
-            pending.append(piece)
-            pending_size += len(piece)
-            if pending_size >= WRITE_BLOCK:
-                if in_flight is not None:
-                    await in_flight
-                in_flight = loop.run_in_executor(None, write, pending)
-                pending, pending_size = [], 0
-        await flush()
-    except BodyCut:
-        # What arrived is written in full, so a caller that keeps partial bodies may.
-        with anyio.CancelScope(shield=True):
-            await flush()
-        raise BodyCut(received) from None
-    except StorageFull as exc:
-        raise InsufficientStorage(str(exc)) from exc
-    finally:
-        if in_flight is not None:  # never let the writer close under a running write
-            with anyio.CancelScope(shield=True):
-                await asyncio.wait([in_flight])
-    return received
+        self._written.count += sum(len(block) for block in blocks)
