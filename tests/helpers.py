@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 import httpx
 
+# The clone's root folder (the team's shared folder sits beside it).
+REPOSITORY = Path(__file__).resolve().parents[1]
 MiB = 1024 * 1024
 CHUNK = 5 * MiB  # the smallest chunk size lfp allows for multi-chunk uploads
 PASSWORD = "Correct horse 1"

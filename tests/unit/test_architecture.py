@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
+
 from tests.architecture import Codebase, cycles, matches_any, shortest_cycle
 
 # Patterns: `lfp.x` is that module and everything under it, `lfp.__init__` just the package.

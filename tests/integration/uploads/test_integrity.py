@@ -70,9 +70,7 @@ def test_a_stalled_writer_never_alters_the_chunk_its_retry_stored(
         before = refusals(server, path)
         with contextlib.suppress(OSError):  # the server may stop reading once it refused
             raw.sendall(stale[MiB:])  # the stalled writer wakes up and writes on
-        wait_until(
-            lambda: refusals(server, path) > before, 60, "the stalled writer to be refused"
-        )
+        wait_until(lambda: refusals(server, path) > before, 60, "the stalled writer to be refused")
     assert put(api, upload, 1, DATA[CHUNK:]).status_code == 204
     done = api.post(f"/uploads/{upload['id']}/complete").json()
     assert wait_for_file(api, done["file_id"])["state"] == "ready"

@@ -22,9 +22,7 @@ def store() -> MemoryBlobStore:
 
 
 @pytest.fixture
-def make_services(
-    tmp_path: Path, store: MemoryBlobStore
-) -> Iterator[Callable[..., Services]]:
+def make_services(tmp_path: Path, store: MemoryBlobStore) -> Iterator[Callable[..., Services]]:
     """Builds the services with some settings changed; shuts them down after the test."""
     built: list[Services] = []
 

@@ -12,7 +12,6 @@ from concurrent.futures import Future
 import pytest
 
 from lfp.bootstrap import Services
-from tests.unit.uploads.conftest import new_user
 from lfp.errors import Busy, DigestMismatch, MissingChunks, OffsetMismatch, Superseded
 from lfp.files.models import FileState
 from lfp.storage import MemoryBlobStore
@@ -20,6 +19,7 @@ from lfp.uploads.appends import AppendRequest
 from lfp.uploads.lifecycle import Description, ProtocolFields
 from lfp.uploads.models import UploadChunk, UploadState
 from lfp.uploads.schemas import UploadOut
+from tests.unit.uploads.conftest import new_user
 
 KiB = 1024
 MiB = 1024 * KiB

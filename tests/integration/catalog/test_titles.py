@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Server, sign_up, upload_small, wait_for_job
+from tests.helpers import REPOSITORY, Server, sign_up, upload_small, wait_for_job
 
 COLUMNS = (
     "show_id",
@@ -41,9 +41,7 @@ COLUMNS = (
 SORTABLE = sorted(COLUMNS)
 # The team's sample data sit beside the repository (../shared/data); LFP_SAMPLE_DATA names
 # another folder. A user's clone has neither: the test then skips, saying so.
-SAMPLE_DATA = Path(
-    os.environ.get("LFP_SAMPLE_DATA") or Path(__file__).parents[2].parent / "shared" / "data"
-)
+SAMPLE_DATA = Path(os.environ.get("LFP_SAMPLE_DATA") or REPOSITORY.parent / "shared" / "data")
 NETFLIX = SAMPLE_DATA / "netflix_titles.csv"
 
 Row = dict[str, str]

@@ -19,13 +19,13 @@ from typing import Any
 import duckdb
 import pytest
 from pydantic import ValidationError
-from tests.processor_context import LocalJob, local_job
 
 from lfp.processors import song_plays
 from lfp.processors.base import JobCancelled, NoParams, ProcessorError
 from lfp.processors.csv_aggregate import CsvAggregateParams, CsvAggregateProcessor
 from lfp.processors.duckdb_csv import engine as duckdb_engine
 from lfp.processors.song_plays import SongPlaysProcessor
+from tests.processor_context import LocalJob, local_job
 
 BOM = "\ufeff"
 HEADER = ["Song", "Date", "Number of Plays"]

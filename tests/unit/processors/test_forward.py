@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from tests.helpers import MiB, file_sha256, free_port, random_file, wait_until
-from tests.processor_context import LocalJob, local_job
-from tests.receiver import Receiver, Reply
 
 from lfp.config import Settings
 from lfp.errors import Unprocessable
 from lfp.processors.base import JobCancelled, ProcessorError
 from lfp.processors.forward import ForwardParams, ForwardProcessor
 from lfp.processors.registry import Registry
+from tests.helpers import MiB, file_sha256, free_port, random_file, wait_until
+from tests.processor_context import LocalJob, local_job
+from tests.receiver import Receiver, Reply
 
 SIZE = 3 * MiB + 12345  # several send blocks and a short last one
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from tests.processor_context import LocalJob, local_job
 
 from lfp.catalog.titles.models import Title
 from lfp.db.engine import Database
@@ -15,6 +14,7 @@ from lfp.processors.base import JobCancelled, ProcessorError
 from lfp.processors.csv_records import CsvRecords, Record
 from lfp.processors.ingest import SkippedRows
 from lfp.processors.titles import TitlesParams, TitlesProcessor
+from tests.processor_context import LocalJob, local_job
 
 HEADER = "show_id,type,title,director,cast,country,date_added,release_year,rating,duration,"
 HEADER += "listed_in,description"
