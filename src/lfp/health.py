@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from starlette.concurrency import run_in_threadpool
 
 from lfp.bootstrap import Services
 from lfp.deps import AppServices
@@ -20,9 +19,9 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(services: AppServices) -> JSONResponse:
+def readyz(services: AppServices) -> JSONResponse:
     """200 when the database and the store answer; 503 naming what does not."""
-    checks = await run_in_threadpool(_run_checks, services)
+    checks = _run_checks(services)
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks},

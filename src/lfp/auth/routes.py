@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from starlette.concurrency import run_in_threadpool
 
 from lfp.auth.schemas import LoginRequest, SignupRequest, TokenResponse, UserOut
 from lfp.auth.tokens import issue_token
@@ -14,16 +13,16 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-async def signup(body: SignupRequest, services: AppServices) -> UserOut:
+def signup(body: SignupRequest, services: AppServices) -> UserOut:
     """Create an account. 409 when the email is taken."""
-    user = await run_in_threadpool(services.users.signup, body.email, body.password)
+    user = services.users.signup(body.email, body.password)
     return UserOut.model_validate(user)
 
 
 @router.post("/login", response_model=TokenResponse)
-async def login(body: LoginRequest, services: AppServices) -> TokenResponse:
+def login(body: LoginRequest, services: AppServices) -> TokenResponse:
     """Exchange email and password for a bearer token."""
-    user = await run_in_threadpool(services.users.authenticate, body.email, body.password)
+    user = services.users.authenticate(body.email, body.password)
     if user is None:
         raise NotAuthenticated("email or password is wrong")
     lifetime = services.settings.token_lifetime_seconds

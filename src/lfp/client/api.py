@@ -14,7 +14,7 @@ from lfp.client.downloader import download, download_output
 from lfp.client.retry import RetryPolicy, call_with_retries
 from lfp.client.uploader import upload_file
 
-Progress = Callable[[int], None]
+OnProgress = Callable[[int], None]
 
 
 class LfpClient:
@@ -130,7 +130,7 @@ class LfpClient:
         self.request("DELETE", f"/api/v1/files/{file_id}")
 
     def download(
-        self, file_id: str, dest: Path | None = None, *, progress: Progress | None = None
+        self, file_id: str, dest: Path | None = None, *, progress: OnProgress | None = None
     ) -> Path:
         """Download a file to `dest` (default: its name, here), resuming a partial copy."""
         return download(self, file_id, dest, progress=progress)
@@ -183,7 +183,7 @@ class LfpClient:
             time.sleep(poll_interval)
 
     def download_outputs(
-        self, job_id: str, folder: Path, *, progress: Progress | None = None
+        self, job_id: str, folder: Path, *, progress: OnProgress | None = None
     ) -> list[Path]:
         """Download every output of a job into `folder`; the paths written."""
         job = self.get_job(job_id)

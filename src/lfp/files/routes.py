@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect
 from lfp.deps import AppServices, CurrentUser
 from lfp.errors import BadRequest
 from lfp.files.schemas import FileOut, UploadedFileOut
-from lfp.http.multipart import MultipartReader
+from lfp.http.multipart import MultipartReader, form_request_body
 from lfp.http.pagination import Page, Paging
 from lfp.http.ranges import ranged_response
 from lfp.uploads.lifecycle import Description
@@ -29,20 +29,7 @@ _FORMS = MultipartReader()
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UploadedFileOut,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                        "required": ["file"],
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=form_request_body(),
 )
 async def upload_file(
     request: Request,

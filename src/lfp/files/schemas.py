@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from lfp.files.models import FileState
-
-T = TypeVar("T")
 
 
 class FileOut(BaseModel):
@@ -33,12 +30,3 @@ class UploadedFileOut(FileOut):
     """A file just stored by a one-shot upload, and the job queued on it, if any."""
 
     job_id: uuid.UUID | None = None
-
-
-class Page(BaseModel, Generic[T]):
-    """One page of a list."""
-
-    items: list[T]
-    page: int
-    per_page: int
-    total: int

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from lfp.db.base import utcnow
 from lfp.db.engine import Database, after_commit
+from lfp.db.ownership import get_owned
 from lfp.db.paging import page_of
-from lfp.errors import Conflict, NotFound
+from lfp.errors import Conflict
 from lfp.files.models import FileState, StoredFile
 from lfp.files.verify import Verifier
 from lfp.jobs.models import Job, JobOutput
@@ -64,10 +65,7 @@ class FileService:
     def get(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> StoredFile:
         """The file; `NotFound` unless `owner_id` owns it."""
         with self._db.read() as session:
-            file = session.get(StoredFile, file_id)
-        if file is None or file.owner_id != owner_id:
-            raise NotFound(f"no file {file_id}")
-        return file
+            return get_owned(session, StoredFile, file_id, owner_id, what="file")
 
     def list_owned(
         self, owner_id: uuid.UUID, *, page: int, per_page: int
@@ -96,9 +94,7 @@ class FileService:
     def delete(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> None:
         """Remove the file's record and its bytes, with its jobs and their outputs."""
         with self._db.write() as session:
-            file = session.get(StoredFile, file_id, with_for_update=True)
-            if file is None or file.owner_id != owner_id:
-                raise NotFound(f"no file {file_id}")
+            file = get_owned(session, StoredFile, file_id, owner_id, what="file", lock=True)
             keys = [k for k in (file.storage_key, file.staging_key) if k]
             keys += session.scalars(
                 select(JobOutput.storage_key)

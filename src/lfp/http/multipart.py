@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from lfp.errors import BadRequest, Unprocessable
 from lfp.uploads.schemas import media_type_or_none
+
+FILE_PART = {"file": {"type": "string", "format": "binary"}}
+
+
+def form_request_body(fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The OpenAPI request body (for a route's `openapi_extra`) of a form with a `file`
+    part after the text `fields` (name to JSON schema)."""
+    schema = {"type": "object", "required": ["file"], "properties": {**(fields or {}), **FILE_PART}}
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    }
 
 
 @dataclass

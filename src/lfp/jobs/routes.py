@@ -28,13 +28,11 @@ KEEPALIVE_SECONDS = 15.0
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
-async def submit_job(
+def submit_job(
     body: SubmitJob, user: CurrentUser, services: AppServices, response: Response
 ) -> JobOut:
     """Queue a processor on a file; 422 names what is wrong with the params."""
-    job = await run_in_threadpool(
-        lambda: services.jobs.submit(user.id, body.file_id, body.processor, body.params)
-    )
+    job = services.jobs.submit(user.id, body.file_id, body.processor, body.params)
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return JobOut.of(job)
 
@@ -55,15 +53,15 @@ def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobOut)
-async def get_job(job_id: uuid.UUID, user: CurrentUser, services: AppServices) -> JobOut:
+def get_job(job_id: uuid.UUID, user: CurrentUser, services: AppServices) -> JobOut:
     """The job's state, progress, timings, result, error and outputs."""
-    return JobOut.of(await run_in_threadpool(services.jobs.get, user.id, job_id))
+    return JobOut.of(services.jobs.get(user.id, job_id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)
-async def cancel_job(job_id: uuid.UUID, user: CurrentUser, services: AppServices) -> JobOut:
+def cancel_job(job_id: uuid.UUID, user: CurrentUser, services: AppServices) -> JobOut:
     """Cancel: a queued job at once, a running one at its next check; 409 once it ended."""
-    return JobOut.of(await run_in_threadpool(services.jobs.cancel, user.id, job_id))
+    return JobOut.of(services.jobs.cancel(user.id, job_id))
 
 
 @router.get(
@@ -115,7 +113,7 @@ async def job_events(
         416: {"description": "Range not satisfiable"},
     },
 )
-async def download_output(
+def download_output(
     job_id: uuid.UUID,
     name: Annotated[str, Path(max_length=200)],
     user: CurrentUser,
@@ -123,7 +121,7 @@ async def download_output(
     range_header: Annotated[str | None, Header(alias="range")] = None,
 ) -> Response:
     """One output's bytes; a single Range is honoured."""
-    output = await run_in_threadpool(services.jobs.output, user.id, job_id, name)
+    output = services.jobs.output(user.id, job_id, name)
     return ranged_response(
         lambda start, end: services.jobs.read_output(output, start, end),
         output.size,

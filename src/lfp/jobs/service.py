@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from lfp.config import Settings
 from lfp.db.base import utcnow
 from lfp.db.engine import Database
+from lfp.db.ownership import get_owned
 from lfp.db.paging import page_of
 from lfp.errors import Conflict, NotFound
 from lfp.files.models import FileState, StoredFile
@@ -58,9 +59,7 @@ class JobService:
         """Queue `processor` on the owner's file; it starts as soon as the file is ready."""
         checked = self.validate(processor, params)
         with self._db.write() as session:
-            file = session.get(StoredFile, file_id)
-            if file is None or file.owner_id != owner_id:
-                raise NotFound(f"no file {file_id}")
+            file = get_owned(session, StoredFile, file_id, owner_id, what="file")
             if file.state == FileState.failed:
                 raise Conflict(f"file {file_id} failed and cannot be processed: {file.error}")
             job = self.add(session, file, processor, checked)
@@ -133,10 +132,7 @@ class JobService:
     def get(self, owner_id: uuid.UUID, job_id: uuid.UUID) -> Job:
         """The job; NotFound unless `owner_id` owns it."""
         with self._db.read() as session:
-            job = session.get(Job, job_id)
-        if job is None or job.owner_id != owner_id:
-            raise NotFound(f"no job {job_id}")
-        return job
+            return get_owned(session, Job, job_id, owner_id, what="job")
 
     def list_owned(
         self,
@@ -175,9 +171,7 @@ class JobService:
     def cancel(self, owner_id: uuid.UUID, job_id: uuid.UUID) -> Job:
         """Cancel a queued job at once, or ask a running one to stop; Conflict once ended."""
         with self._db.write() as session:
-            job = session.get(Job, job_id, with_for_update=True)
-            if job is None or job.owner_id != owner_id:
-                raise NotFound(f"no job {job_id}")
+            job = get_owned(session, Job, job_id, owner_id, what="job", lock=True)
             if job.state.finished:
                 raise Conflict(f"job {job_id} has already {job.state.value}")
             job.cancel_requested = True

@@ -11,7 +11,7 @@ router = APIRouter(prefix="/processors", tags=["jobs"])
 
 
 @router.get("", response_model=list[ProcessorOut])
-async def list_processors(_user: CurrentUser, services: AppServices) -> list[ProcessorOut]:
+def list_processors(_user: CurrentUser, services: AppServices) -> list[ProcessorOut]:
     """Every processor: its name, what it does and the JSON schema of its params."""
     return [
         ProcessorOut(

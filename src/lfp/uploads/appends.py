@@ -21,9 +21,7 @@ from anyio import to_thread
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lfp.config import Settings
-from lfp.db.engine import Database
-from lfp.db.leases import Heartbeat, Lease, LeaseColumns, LeaseLost, LeaseState
+from lfp.db.leases import Heartbeat, LeaseColumns, LeaseLost, LeaseState
 from lfp.digests import Hasher
 from lfp.errors import (
     BodyCut,
@@ -37,9 +35,9 @@ from lfp.errors import (
     Superseded,
     TooLarge,
 )
-from lfp.storage import BlobStore, PartWriter
+from lfp.storage import PartWriter
 from lfp.uploads.body import BodyTarget, Written, write_body
-from lfp.uploads.lifecycle import Description, ProtocolFields, UploadLifecycle, owned
+from lfp.uploads.lifecycle import Description, ProtocolFields, UploadWriter, owned
 from lfp.uploads.models import ChunkState, ConcatRole, Upload, UploadChunk, UploadState
 from lfp.uploads.rules import declare_size
 from lfp.uploads.views import InOrderUpload, in_order_view
@@ -87,7 +85,7 @@ def owned_in_order(
     """The owner's in-order upload; `NotFound` for another's or for a chunked one."""
     upload = owned(session, owner_id, upload_id, lock=lock)
     if upload.offset is None:
-        raise NotFound(f"upload {upload_id} takes indexed chunks (/api/v1/uploads), not tus")
+        raise NotFound(f"upload {upload_id} takes indexed chunks, not appends in order")
     return upload
 
 
@@ -99,17 +97,10 @@ def check_alive(upload: Upload) -> None:
         raise Gone(f"partial upload {upload.id} was joined into a final upload")
 
 
-class AppendReceiver:
+class AppendReceiver(UploadWriter):
     """Creates in-order uploads and appends request bodies to them."""
 
-    def __init__(
-        self, db: Database, store: BlobStore, settings: Settings, lifecycle: UploadLifecycle
-    ) -> None:
-        self._db = db
-        self._store = store
-        self._settings = settings
-        self._lifecycle = lifecycle
-        self._lease = Lease(db, APPEND_LEASE, settings.chunk_lease_seconds)
+    LEASE = APPEND_LEASE
 
     # -- create, read, terminate -------------------------------------------------------
 

@@ -20,20 +20,19 @@ from anyio import to_thread
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lfp.config import Settings
 from lfp.db.base import utcnow
-from lfp.db.engine import Database
-from lfp.db.leases import Heartbeat, Lease, LeaseColumns, LeaseLost
+from lfp.db.leases import Heartbeat, LeaseColumns, LeaseLost
 from lfp.errors import BadRequest, Busy, Conflict, DigestMismatch, Superseded
-from lfp.storage import BlobStore
 from lfp.uploads.body import BodyTarget, write_body
-from lfp.uploads.lifecycle import Description, UploadLifecycle, owned
+from lfp.uploads.lifecycle import Description, UploadWriter, owned
 from lfp.uploads.models import ChunkState, Upload, UploadChunk, UploadState
 from lfp.uploads.rules import chunk_bounds
 from lfp.uploads.schemas import CompleteOut
 from lfp.uploads.streams import split_stream
 
 CHUNK_LEASE = LeaseColumns(UploadChunk, holder="claim", until="lease_until")
+# A chunk's row: its upload and its index.
+ChunkKey = tuple[uuid.UUID, int]
 
 
 @dataclass(frozen=True)
@@ -53,17 +52,10 @@ class ChunkClaim:
         return self.token is None
 
 
-class ChunkReceiver:
+class ChunkReceiver(UploadWriter):
     """Receives indexed chunks into open uploads, in any order and in parallel."""
 
-    def __init__(
-        self, db: Database, store: BlobStore, settings: Settings, lifecycle: UploadLifecycle
-    ) -> None:
-        self._db = db
-        self._store = store
-        self._settings = settings
-        self._lifecycle = lifecycle
-        self._lease = Lease(db, CHUNK_LEASE, settings.chunk_lease_seconds)
+    LEASE = CHUNK_LEASE
 
     async def put_chunk(
         self,
@@ -82,24 +74,19 @@ class ChunkReceiver:
         """
         claim = await to_thread.run_sync(self._claim, owner_id, upload_id, index, length)
         if claim.token is None:
-            await self._compare_resent(claim, upload_id, index, body, expected_sha256)
+            await self._compare_resent(claim, (upload_id, index), body, expected_sha256)
             return False
-        sha256 = await self._write(claim, upload_id, index, body, expected_sha256)
+        sha256 = await self._write(claim, (upload_id, index), body, expected_sha256)
         record = functools.partial(self._record, upload_id, index, claim.token, sha256)
         await to_thread.run_sync(record)
         return True
 
     async def _write(
-        self,
-        claim: ChunkClaim,
-        upload_id: uuid.UUID,
-        index: int,
-        body: AsyncIterator[bytes],
-        expected_sha256: bytes | None,
+        self, claim: ChunkClaim, key: ChunkKey, body: AsyncIterator[bytes], expected: bytes | None
     ) -> tuple[str, int]:
         """Stream the claimed chunk to storage; its sha-256 and length, once durable."""
         assert claim.token is not None
-        key = (upload_id, index)
+        index = key[1]
         writer = await to_thread.run_sync(
             self._store.open_part, claim.staging_key, index, claim.offset, claim.max_length
         )
@@ -118,9 +105,7 @@ class ChunkReceiver:
         )
         try:
             received = await write_body(body, target)
-            _check_length(claim, received)
-            if expected_sha256 is not None and hasher.digest() != expected_sha256:
-                raise DigestMismatch("the chunk's bytes do not match the digest sent with them")
+            _check_bytes(claim, received, hasher, expected)
             await to_thread.run_sync(writer.commit)
         except BaseException as exc:
             with anyio.CancelScope(shield=True):
@@ -134,12 +119,7 @@ class ChunkReceiver:
         return hasher.hexdigest(), received
 
     async def _compare_resent(
-        self,
-        claim: ChunkClaim,
-        upload_id: uuid.UUID,
-        index: int,
-        body: AsyncIterator[bytes],
-        expected_sha256: bytes | None,
+        self, claim: ChunkClaim, key: ChunkKey, body: AsyncIterator[bytes], expected: bytes | None
     ) -> None:
         """A stored chunk sent again: the same bytes are a no-op, others a `Conflict`."""
         digest = hashlib.sha256()
@@ -149,23 +129,19 @@ class ChunkReceiver:
             if received > claim.max_length:
                 raise BadRequest(f"body is longer than the chunk's {claim.max_length} bytes")
             digest.update(piece)
-        _check_length(claim, received)
-        if expected_sha256 is not None and digest.digest() != expected_sha256:
-            raise DigestMismatch("the chunk's bytes do not match the digest sent with them")
-        stored = claim.stored_sha256 or await to_thread.run_sync(
-            self._digest_stored, claim, upload_id, index
-        )
+        _check_bytes(claim, received, digest, expected)
+        stored = claim.stored_sha256 or await to_thread.run_sync(self._digest_stored, claim, key)
         if digest.hexdigest() != stored:
             raise Conflict("this chunk is already stored with different bytes")
 
-    def _digest_stored(self, claim: ChunkClaim, upload_id: uuid.UUID, index: int) -> str:
+    def _digest_stored(self, claim: ChunkClaim, key: ChunkKey) -> str:
         """The sha256 of a chunk stored before digests were always kept, read back once."""
         hasher = hashlib.sha256()
         end = claim.offset + claim.max_length
         for block in self._store.read(claim.staging_key, claim.offset, end):
             hasher.update(block)
         with self._db.write() as session:
-            row = session.get(UploadChunk, (upload_id, index), with_for_update=True)
+            row = session.get(UploadChunk, key, with_for_update=True)
             if row is not None and row.state == ChunkState.stored:
                 row.sha256 = hasher.hexdigest()
         return hasher.hexdigest()
@@ -213,7 +189,7 @@ class ChunkReceiver:
         # The request that held this chunk went silent (say its server died): take over.
         return _with_token(claim, self._lease.take(row, now))
 
-    def _release(self, key: tuple[uuid.UUID, int], token: uuid.UUID) -> None:
+    def _release(self, key: ChunkKey, token: uuid.UUID) -> None:
         def drop_unstored(session: Session, row: Any) -> None:
             if row.state == ChunkState.writing:
                 session.delete(row)
@@ -281,6 +257,15 @@ def _lost(index: int) -> Superseded:
         f"this request lost its hold on chunk {index} (it was silent longer than its lease "
         "and another request took the chunk); nothing it wrote was kept"
     )
+
+
+def _check_bytes(
+    claim: ChunkClaim, received: int, hasher: hashlib._Hash, expected: bytes | None
+) -> None:
+    """Refuse a body of the wrong length, or whose bytes do not match the client's digest."""
+    _check_length(claim, received)
+    if expected is not None and hasher.digest() != expected:
+        raise DigestMismatch("the chunk's bytes do not match the digest sent with them")
 
 
 def _check_length(claim: ChunkClaim, received: int) -> None:

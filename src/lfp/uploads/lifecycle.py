@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 from lfp.config import Settings
 from lfp.db.base import utcnow
 from lfp.db.engine import Database
-from lfp.errors import Conflict, InsufficientStorage, NotFound, TooLarge, Unprocessable
+from lfp.db.leases import Lease, LeaseColumns
+from lfp.db.ownership import get_owned
+from lfp.errors import Conflict, InsufficientStorage, TooLarge, Unprocessable
 from lfp.files.models import StoredFile
 from lfp.files.service import FileService
 from lfp.storage import BlobStore, StorageFull
@@ -82,28 +84,18 @@ def owned(
     session: Session, owner_id: uuid.UUID, upload_id: uuid.UUID, *, lock: bool = False
 ) -> Upload:
     """The upload `upload_id`, if `owner_id` owns it; `NotFound` otherwise."""
-    upload = session.get(Upload, upload_id, with_for_update=lock)
-    if upload is None or upload.owner_id != owner_id:
-        raise NotFound(f"no upload {upload_id}")
-    return upload
+    return get_owned(session, Upload, upload_id, owner_id, what="upload", lock=lock)
 
 
+@dataclass(frozen=True)
 class UploadLifecycle:
     """Creates uploads, reports them, turns complete ones into files, and ends idle ones."""
 
-    def __init__(
-        self,
-        db: Database,
-        store: BlobStore,
-        settings: Settings,
-        files: FileService,
-        jobs: JobQueue,
-    ) -> None:
-        self._db = db
-        self._store = store
-        self._settings = settings
-        self._files = files
-        self._jobs = jobs
+    db: Database
+    store: BlobStore
+    settings: Settings
+    files: FileService
+    jobs: JobQueue
 
     # -- create and read -------------------------------------------------------------
 
@@ -127,14 +119,14 @@ class UploadLifecycle:
                 return existing
         upload = self._new_upload(owner_id, described, size, chunk_size, protocol)
         try:
-            self._store.create_staging(upload.staging_key, size)
+            self.store.create_staging(upload.staging_key, size)
         except StorageFull as exc:
             raise InsufficientStorage(str(exc)) from exc
         try:
-            with self._db.write() as session:
+            with self.db.write() as session:
                 session.add(upload)
         except BaseException as exc:
-            self._store.delete(upload.staging_key)
+            self.store.delete(upload.staging_key)
             if isinstance(exc, IntegrityError) and protocol.client_ref is not None:
                 # Another request created the upload with this client_ref first: use that.
                 existing = self.find_by_client_ref(owner_id, protocol.client_ref)
@@ -152,11 +144,11 @@ class UploadLifecycle:
         protocol: ProtocolFields,
     ) -> Upload:
         """The row of a new upload, once what it declares is checked."""
-        settings = self._settings
+        settings = self.settings
         params = described.params
         if described.processor is not None:
             # Checked now, so a bad job is refused before gigabytes are sent, not after.
-            params = self._jobs.validate(described.processor, params)
+            params = self.jobs.validate(described.processor, params)
         elif params:
             raise Unprocessable("params were given without a processor to run")
         if size is not None and size > settings.max_upload_size:
@@ -189,7 +181,7 @@ class UploadLifecycle:
 
     def find_by_client_ref(self, owner_id: uuid.UUID, client_ref: str) -> UploadOut | None:
         """The owner's upload the client named `client_ref`, if there is one."""
-        with self._db.read() as session:
+        with self.db.read() as session:
             upload_id = session.scalar(
                 select(Upload.id)
                 .where(Upload.owner_id == owner_id)
@@ -199,7 +191,7 @@ class UploadLifecycle:
 
     def get(self, owner_id: uuid.UUID, upload_id: uuid.UUID) -> UploadOut:
         """The upload with its received chunks; `NotFound` unless `owner_id` owns it."""
-        with self._db.read() as session:
+        with self.db.read() as session:
             upload = owned(session, owner_id, upload_id)
             rows = session.execute(
                 select(UploadChunk.index, UploadChunk.size)
@@ -225,7 +217,7 @@ class UploadLifecycle:
         Completing an already completed upload returns the same file again, so a client
         that lost the first answer can simply retry.
         """
-        with self._db.write() as session:
+        with self.db.write() as session:
             upload = owned(session, owner_id, upload_id, lock=True)
             return self.complete_locked(session, upload, checksum=checksum, size=size)
 
@@ -249,7 +241,7 @@ class UploadLifecycle:
             upload.size = check_appended(upload, size)
         else:
             stored = _stored_sizes(session, upload.id)
-            upload.size = final_size(self._settings, upload, size, stored)
+            upload.size = final_size(self.settings, upload, size, stored)
             check_chunks(upload, stored)
         if checksum and upload.checksum and checksum != upload.checksum:
             raise Conflict(
@@ -261,7 +253,7 @@ class UploadLifecycle:
 
     def _make_file(self, session: Session, upload: Upload) -> CompleteOut:
         assert upload.size is not None
-        file = self._files.create_verifying(
+        file = self.files.create_verifying(
             session,
             owner_id=upload.owner_id,
             filename=upload.filename,
@@ -273,7 +265,7 @@ class UploadLifecycle:
         upload.state = UploadState.completed
         upload.file_id = file.id
         if upload.processor is not None:
-            job = self._jobs.add(
+            job = self.jobs.add(
                 session,
                 file,
                 upload.processor,
@@ -285,7 +277,7 @@ class UploadLifecycle:
 
     def abort(self, owner_id: uuid.UUID, upload_id: uuid.UUID) -> None:
         """Give up an open upload and reclaim its space; aborting twice is harmless."""
-        with self._db.write() as session:
+        with self.db.write() as session:
             upload = owned(session, owner_id, upload_id, lock=True)
             if upload.state == UploadState.completed:
                 raise Conflict("upload is completed; delete the file instead")
@@ -293,12 +285,12 @@ class UploadLifecycle:
                 upload.state = UploadState.aborted
                 session.execute(delete(UploadChunk).where(UploadChunk.upload_id == upload_id))
             staging_key = upload.staging_key
-        self._store.delete(staging_key)
+        self.store.delete(staging_key)
 
     def expire(self, now: datetime | None = None, batch: int = 100) -> int:
         """Expire open uploads idle past their expiry and reclaim their space; how many."""
         now = now or utcnow()
-        with self._db.write() as session:
+        with self.db.write() as session:
             uploads = session.scalars(
                 select(Upload)
                 .where(Upload.state == UploadState.open)
@@ -313,7 +305,7 @@ class UploadLifecycle:
                 session.execute(delete(UploadChunk).where(UploadChunk.upload_id.in_(ids)))
             keys = [u.staging_key for u in uploads]
         for key in keys:
-            self._store.delete(key)
+            self.store.delete(key)
         if keys:
             log.info("expired %d idle uploads", len(keys))
         return len(keys)
@@ -322,14 +314,14 @@ class UploadLifecycle:
 
     def next_expiry(self) -> datetime:
         """When an upload touched now expires if nothing more arrives."""
-        return utcnow() + timedelta(seconds=self._settings.upload_expiry_seconds)
+        return utcnow() + timedelta(seconds=self.settings.upload_expiry_seconds)
 
     def _check_free_space(self, size: int) -> None:
-        free = self._store.free_space()
-        if free is not None and free - size < self._settings.min_free_bytes:
+        free = self.store.free_space()
+        if free is not None and free - size < self.settings.min_free_bytes:
             raise InsufficientStorage(
                 f"the store has {free} bytes free; {size} more would leave less than the "
-                f"{self._settings.min_free_bytes} bytes it keeps in reserve"
+                f"{self.settings.min_free_bytes} bytes it keeps in reserve"
             )
 
 
@@ -340,3 +332,19 @@ def _stored_sizes(session: Session, upload_id: uuid.UUID) -> dict[int, int]:
         .where(UploadChunk.state == ChunkState.stored)
     ).all()
     return {index: size for index, size in rows}
+
+
+class UploadWriter:
+    """What the paths that write an upload's bytes (chunks, appends) share: the services
+    they use, and a lease of their own kind (`LEASE`) on what one request writes."""
+
+    LEASE: LeaseColumns
+
+    def __init__(
+        self, db: Database, store: BlobStore, settings: Settings, lifecycle: UploadLifecycle
+    ) -> None:
+        self._db = db
+        self._store = store
+        self._settings = settings
+        self._lifecycle = lifecycle
+        self._lease = Lease(db, self.LEASE, settings.chunk_lease_seconds)

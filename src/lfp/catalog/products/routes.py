@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Query
-from starlette.concurrency import run_in_threadpool
 
 from lfp.catalog.products.schemas import ProductAggregateOut, ProductOut
 from lfp.catalog.products.service import AggregateSort, ProductService, ProductSort
 from lfp.catalog.query import MAX_PER_PAGE, PageQuery, choice, no_nul, page_query
 from lfp.deps import AppServices, current_user
-from lfp.files.schemas import Page
+from lfp.http.pagination import Page
 
 # Every route needs a signed-in user, though none of them needs to know which.
 router = APIRouter(prefix="/products", tags=["catalog"], dependencies=[Depends(current_user)])
@@ -29,7 +28,7 @@ OrderParam = Annotated[
 
 
 @router.get("", response_model=Page[ProductOut])
-async def list_products(
+def list_products(
     services: AppServices,
     page: PageParam = None,
     per_page: PerPageParam = None,
@@ -45,14 +44,12 @@ async def list_products(
     query = page_query(page, per_page, sort_order)
     sort = choice("sort_by", sort_by, get_args(ProductSort), "updated_at")
     q = no_nul("q", q)
-    items, total = await run_in_threadpool(
-        lambda: ProductService(services.db).list_products(query, sort_by=sort, q=q)
-    )
+    items, total = ProductService(services.db).list_products(query, sort_by=sort, q=q)
     return _paged([ProductOut.model_validate(p) for p in items], query, total)
 
 
 @router.get("/aggregates", response_model=Page[ProductAggregateOut])
-async def list_aggregates(
+def list_aggregates(
     services: AppServices,
     page: PageParam = None,
     per_page: PerPageParam = None,
@@ -62,16 +59,14 @@ async def list_aggregates(
     """How many products carry each name, one page at a time."""
     query = page_query(page, per_page, sort_order)
     sort = choice("sort_by", sort_by, get_args(AggregateSort), "count")
-    items, total = await run_in_threadpool(
-        lambda: ProductService(services.db).aggregates(query, sort_by=sort)
-    )
+    items, total = ProductService(services.db).aggregates(query, sort_by=sort)
     return _paged([ProductAggregateOut.model_validate(a) for a in items], query, total)
 
 
 @router.get("/{sku}", response_model=ProductOut)
-async def get_product(sku: str, services: AppServices) -> ProductOut:
+def get_product(sku: str, services: AppServices) -> ProductOut:
     """One product by its sku."""
-    product = await run_in_threadpool(ProductService(services.db).get, sku)
+    product = ProductService(services.db).get(sku)
     return ProductOut.model_validate(product)
 
 

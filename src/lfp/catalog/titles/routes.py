@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from starlette.concurrency import run_in_threadpool
 
 from lfp.catalog.titles.models import SORTABLE
 from lfp.catalog.titles.schemas import TitleOut, TitlePage
@@ -28,7 +27,7 @@ _SORT_BY = f"One of: {', '.join(sorted(SORTABLE))}. Default date_added."
 
 
 @router.get("", response_model=TitlePage)
-async def list_titles(
+def list_titles(
     titles: Titles,
     page: Annotated[str | None, Query(description="Page number, from 1.")] = None,
     per_page: Annotated[str | None, Query(description="1 to 100, default 10.")] = None,
@@ -54,7 +53,7 @@ async def list_titles(
         release_year=release_year,
         q=q,
     )
-    items, total = await run_in_threadpool(titles.page, query)
+    items, total = titles.page(query)
     return TitlePage(
         items=[TitleOut.model_validate(t) for t in items],
         page=query.paging.page,
@@ -64,6 +63,6 @@ async def list_titles(
 
 
 @router.get("/{show_id}", response_model=TitleOut)
-async def get_title(show_id: str, titles: Titles) -> TitleOut:
+def get_title(show_id: str, titles: Titles) -> TitleOut:
     """One title by its show_id; 404 when there is none."""
-    return TitleOut.model_validate(await run_in_threadpool(titles.get, show_id))
+    return TitleOut.model_validate(titles.get(show_id))

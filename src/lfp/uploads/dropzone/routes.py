@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect
 
 from lfp.deps import AppServices, CurrentUser
 from lfp.errors import BadRequest, LfpError
-from lfp.http.multipart import MultipartReader
+from lfp.http.multipart import MultipartReader, form_request_body
 from lfp.uploads.dropzone.fields import DropzoneChunk
 from lfp.uploads.dropzone.service import DropzoneUploads
 from lfp.uploads.lifecycle import Description
@@ -29,31 +29,19 @@ _FORMS = MultipartReader()
 # A finalize call carries a few fields; nothing bigger is read into memory.
 _MAX_FINALIZE_BODY = 64 * 1024
 
-_FORM = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "dzuuid": {"type": "string"},
-                        "dzchunkindex": {"type": "integer"},
-                        "dztotalchunkcount": {"type": "integer"},
-                        "dzchunkbyteoffset": {"type": "integer"},
-                        "dzchunksize": {"type": "integer"},
-                        "dztotalfilesize": {"type": "integer"},
-                        "dzfilename": {"type": "string"},
-                        "processor": {"type": "string"},
-                        "params": {"type": "string", "description": "JSON object"},
-                        "file": {"type": "string", "format": "binary"},
-                    },
-                }
-            }
-        },
+_FORM = form_request_body(
+    {
+        "dzuuid": {"type": "string"},
+        "dzchunkindex": {"type": "integer"},
+        "dztotalchunkcount": {"type": "integer"},
+        "dzchunkbyteoffset": {"type": "integer"},
+        "dzchunksize": {"type": "integer"},
+        "dztotalfilesize": {"type": "integer"},
+        "dzfilename": {"type": "string"},
+        "processor": {"type": "string"},
+        "params": {"type": "string", "description": "JSON object"},
     }
-}
+)
 
 
 @contextmanager
