@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -15,18 +13,8 @@ from lfp.auth.models import User
 from lfp.db.base import utcnow
 from lfp.db.engine import Database
 from lfp.db.leases import Heartbeat, Lease, LeaseLost, LeaseState
-from lfp.db.migrate import upgrade
 from lfp.uploads.appends import APPEND_LEASE
 from lfp.uploads.models import Upload, UploadState
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'lfp.db'}"
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

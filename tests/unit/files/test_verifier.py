@@ -8,26 +8,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from lfp.auth.models import User
 from lfp.db.base import utcnow
 from lfp.db.engine import Database
-from lfp.db.migrate import upgrade
 from lfp.files.models import FileState, StoredFile
 from lfp.files.verify import Verifier
 from lfp.storage import LocalBlobStore
 
 DATA = b"verified bytes\n" * 1000
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'lfp.db'}"
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
 
 
 def staged_file(db: Database, store: LocalBlobStore) -> uuid.UUID:
