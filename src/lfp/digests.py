@@ -11,6 +11,12 @@ from typing import Any, Protocol
 _END = b""
 
 
+class Sink(Protocol):
+    """Something fed a stream's bytes in order (a hash object, a checker of ranges)."""
+
+    def update(self, data: bytes, /) -> Any: ...
+
+
 class Hasher(Protocol):
     """What lfp needs of a hash object (hashlib's and blake3's both fit)."""
 
@@ -32,25 +38,27 @@ def digest_blocks(
     *,
     factory: Callable[[str], Hasher] = new_hasher,
     on_progress: Callable[[int], None] | None = None,
+    also: Sequence[Sink] = (),
 ) -> dict[str, str]:
     """Hex digests of the concatenated `blocks` for each algorithm, in one pass.
 
     Each algorithm runs in its own thread (hashlib releases the GIL on large updates), so
     the pass takes about as long as the slowest algorithm alone, not the sum of them all.
+    The sinks in `also` are fed the same blocks, each in a thread of its own too.
     """
     hashers = {name: factory(name) for name in algorithms}
-    if len(hashers) == 1:
-        (hasher,) = hashers.values()
+    sinks: list[Sink] = [*hashers.values(), *also]
+    if len(sinks) == 1:
         for block in blocks:
-            hasher.update(block)
+            sinks[0].update(block)
             if on_progress:
                 on_progress(len(block))
         return {name: h.hexdigest() for name, h in hashers.items()}
 
-    queues: list[queue.Queue[bytes]] = [queue.Queue(maxsize=2) for _ in hashers]
+    queues: list[queue.Queue[bytes]] = [queue.Queue(maxsize=2) for _ in sinks]
     errors: list[BaseException] = []
 
-    def run(hasher: Hasher, inbox: queue.Queue[bytes]) -> None:
+    def run(hasher: Sink, inbox: queue.Queue[bytes]) -> None:
         """Feed `hasher` the blocks from `inbox` until the end marker (one thread each)."""
         try:
             while (block := inbox.get()) is not _END:
@@ -62,7 +70,7 @@ def digest_blocks(
 
     threads = [
         threading.Thread(target=run, args=(h, q), daemon=True)
-        for h, q in zip(hashers.values(), queues, strict=True)
+        for h, q in zip(sinks, queues, strict=True)
     ]
     for thread in threads:
         thread.start()

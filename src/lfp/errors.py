@@ -66,26 +66,32 @@ class OffsetMismatch(Conflict):
 
 
 class Busy(Conflict):
-    """Another request holds what this one needs; it should be free in `retry_after` s."""
+    """Another request holds what this one needs; it should be free in `retry_after` s.
+
+    The detail ends with that advice, in whole seconds (at least one).
+    """
 
     def __init__(self, detail: str, *, retry_after: float) -> None:
-        super().__init__(detail)
         self.retry_after = max(1, int(retry_after + 0.999))
+        super().__init__(f"{detail}; retry in {self.retry_after} s")
 
 
 class DigestMismatch(Unprocessable):
     """The bytes that arrived do not match the digest the client sent with them."""
 
+    def __init__(self, detail: str, *, algorithm: str) -> None:
+        super().__init__(detail)
+        self.algorithm = algorithm
+
 
 class MissingChunks(Conflict):
     """An upload cannot complete: these chunks are not stored (or do not fit the file)."""
 
-    def __init__(self, detail: str, *, missing: Sequence[int], count: int) -> None:
+    def __init__(self, detail: str, *, missing: Sequence[int]) -> None:
         super().__init__(
             detail, extra={"missing": list(missing[:10_000]), "missing_count": len(missing)}
         )
         self.missing = list(missing)
-        self.count = count
 
 
 class Superseded(Conflict):

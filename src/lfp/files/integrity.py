@@ -50,10 +50,10 @@ class RecordedRanges(Protocol):
 
 @dataclass
 class RangeChecker:
-    """A hasher (for `digest_blocks`) that checks each recorded range as the file streams by.
+    """Checks each recorded range as the file streams by (a sink for `digest_blocks`).
 
     Fed the file's bytes in order from offset 0, it collects in `damaged` every range whose
-    bytes do not have the recorded sha-256, or that the file ends before.
+    bytes do not have the recorded sha-256; `finish` adds those the file ended before.
     """
 
     ranges: Sequence[RecordedRange]
@@ -87,8 +87,8 @@ class RangeChecker:
         self._hasher = None
         self._next += 1
 
-    def hexdigest(self) -> str:
-        """End of the file: ranges it never reached in full are damaged too. Returns ''."""
+    def finish(self) -> list[RecordedRange]:
+        """End of the file: ranges it never reached in full are damaged too; all damaged."""
         self.damaged.extend(self.ranges[self._next :])
         self._next = len(self.ranges)
-        return ""
+        return self.damaged

@@ -19,7 +19,7 @@ from typing import Literal
 from sqlalchemy import select
 
 from lfp.db.engine import Database
-from lfp.digests import digest_blocks, new_hasher
+from lfp.digests import digest_blocks
 from lfp.files.integrity import RangeChecker, RecordedRange, RecordedRanges
 from lfp.files.models import FileState, StoredFile
 from lfp.storage import BlobStore
@@ -28,8 +28,6 @@ log = logging.getLogger(__name__)
 
 READ_BLOCK = 4 << 20
 ALWAYS = ("sha256", "md5")
-# The name under which the range check runs beside the digests, in its own thread.
-_RANGES = "ranges"
 
 
 class _Stopping(Exception):
@@ -121,13 +119,10 @@ class Verifier:
         checker = RangeChecker(self._recorded.ranges(file_id) if self._recorded else [])
         # Up to the file's size only: an aborted write may have left bytes past its end.
         read = self._store.read(source, 0, file.size, block_size=READ_BLOCK)
-        digests = digest_blocks(
-            self._blocks(read),
-            (*ALWAYS, _RANGES),
-            factory=lambda name: checker if name == _RANGES else new_hasher(name),
-        )
-        if checker.damaged:
-            if self._finish(file_id, damaged=checker.damaged) != "kept":
+        digests = digest_blocks(self._blocks(read), ALWAYS, also=(checker,))
+        damaged = checker.finish()
+        if damaged:
+            if self._finish(file_id, damaged=damaged) != "kept":
                 self._store.delete(source)
             return
         mismatch = _checksum_mismatch(file.expected_checksum, digests)

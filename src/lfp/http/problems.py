@@ -67,18 +67,10 @@ class HttpProblem(Exception):
         self.headers = headers or {}
 
     @classmethod
-    def of(
-        cls,
-        error: errors.LfpError,
-        status: int | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> HttpProblem:
+    def of(cls, error: errors.LfpError, status: int | None = None) -> HttpProblem:
         """`error` as a problem: its usual status unless `status` is given."""
         return cls(
-            status or status_of(error),
-            error.detail,
-            extra=error.extra,
-            headers={**headers_of(error), **(headers or {})},
+            status or status_of(error), error.detail, extra=error.extra, headers=headers_of(error)
         )
 
 

@@ -14,7 +14,7 @@ import functools
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import anyio
 from anyio import to_thread
@@ -210,9 +210,7 @@ class AppendReceiver(UploadWriter):
                 interval=min(1.0, self._lease.seconds / 3),
                 on_stop=lambda _state: _call_soon(loop, holding.cancel),
             ).start()
-            guarded = BodyTarget(
-                target.writer, target.max_length, target.too_long, target.hashers, heartbeat.check
-            )
+            guarded = replace(target, guard=heartbeat.check)
             try:
                 await write_body(body, guarded, written)
             except LeaseLost:
@@ -240,10 +238,8 @@ class AppendReceiver(UploadWriter):
             if anyio.current_time() >= deadline:
                 # The holder did not let go: its server is hung or dead, and its lease
                 # lapses at the latest `held` seconds from now.
-                seconds = max(1, int(held + 0.999))
                 raise Busy(
-                    "another request is appending to this upload and did not stop; "
-                    f"retry in {seconds} s",
+                    "another request is appending to this upload and did not stop",
                     retry_after=held,
                 )
             await anyio.sleep(LOCK_POLL_SECONDS)
@@ -333,7 +329,8 @@ def _check_digest(checksum: BodyChecksum | None, hasher: hashlib._Hash | None) -
     if hasher.digest() != checksum.digest:
         raise DigestMismatch(
             f"the body's {checksum.algorithm} does not match the checksum sent with it; "
-            "nothing was appended"
+            "nothing was appended",
+            algorithm=checksum.algorithm,
         )
 
 

@@ -12,7 +12,7 @@ import functools
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import anyio
@@ -73,10 +73,11 @@ class ChunkReceiver(UploadWriter):
         recorded unless every byte arrived, the length is right and the digest matches.
         """
         claim = await to_thread.run_sync(self._claim, owner_id, upload_id, index, length)
-        if claim.token is None:
+        if claim.stored:
             await self._compare_resent(claim, (upload_id, index), body, expected_sha256)
             return False
         sha256 = await self._write(claim, (upload_id, index), body, expected_sha256)
+        assert claim.token is not None
         record = functools.partial(self._record, upload_id, index, claim.token, sha256)
         await to_thread.run_sync(record)
         return True
@@ -170,7 +171,11 @@ class ChunkReceiver(UploadWriter):
         row = session.get(UploadChunk, (upload.id, index), with_for_update=True)
         if row is None:
             row = UploadChunk(
-                upload_id=upload.id, index=index, size=claim.max_length, state=ChunkState.writing
+                upload_id=upload.id,
+                index=index,
+                start=claim.offset,
+                size=claim.max_length,
+                state=ChunkState.writing,
             )
             token = self._lease.take(row, now)
             try:
@@ -178,7 +183,7 @@ class ChunkReceiver(UploadWriter):
                     session.add(row)
             except IntegrityError:
                 raise _busy(index, self._lease.seconds) from None
-            return _with_token(claim, token)
+            return replace(claim, token=token)
         if row.state == ChunkState.stored:
             return ChunkClaim(
                 claim.staging_key, claim.offset, row.size, True, stored_sha256=row.sha256
@@ -187,7 +192,7 @@ class ChunkReceiver(UploadWriter):
         if remaining is not None:
             raise _busy(index, remaining)
         # The request that held this chunk went silent (say its server died): take over.
-        return _with_token(claim, self._lease.take(row, now))
+        return replace(claim, token=self._lease.take(row, now))
 
     def _release(self, key: ChunkKey, token: uuid.UUID) -> None:
         def drop_unstored(session: Session, row: Any) -> None:
@@ -211,7 +216,6 @@ class ChunkReceiver(UploadWriter):
             row.state = ChunkState.stored
             row.sha256 = sha256
             row.size = size
-            row.start = index * upload.chunk_size
             self._lease.clear(row)
             upload.expires_at = self._lifecycle.next_expiry()
 
@@ -240,16 +244,8 @@ class ChunkReceiver(UploadWriter):
             raise
 
 
-def _with_token(claim: ChunkClaim, token: uuid.UUID) -> ChunkClaim:
-    return ChunkClaim(claim.staging_key, claim.offset, claim.max_length, claim.exact_length, token)
-
-
 def _busy(index: int, retry_after: float) -> Busy:
-    seconds = max(1, int(retry_after + 0.999))
-    return Busy(
-        f"chunk {index} is being written by another request; retry in {seconds} s",
-        retry_after=retry_after,
-    )
+    return Busy(f"chunk {index} is being written by another request", retry_after=retry_after)
 
 
 def _lost(index: int) -> Superseded:
@@ -263,12 +259,10 @@ def _check_bytes(
     claim: ChunkClaim, received: int, hasher: hashlib._Hash, expected: bytes | None
 ) -> None:
     """Refuse a body of the wrong length, or whose bytes do not match the client's digest."""
-    _check_length(claim, received)
-    if expected is not None and hasher.digest() != expected:
-        raise DigestMismatch("the chunk's bytes do not match the digest sent with them")
-
-
-def _check_length(claim: ChunkClaim, received: int) -> None:
     if received == 0 or (claim.exact_length and received != claim.max_length):
-        expected = claim.max_length if claim.exact_length else f"1 to {claim.max_length}"
-        raise BadRequest(f"the body had {received} bytes; this chunk takes {expected}")
+        takes = claim.max_length if claim.exact_length else f"1 to {claim.max_length}"
+        raise BadRequest(f"the body had {received} bytes; this chunk takes {takes}")
+    if expected is not None and hasher.digest() != expected:
+        raise DigestMismatch(
+            "the chunk's bytes do not match the digest sent with them", algorithm="sha-256"
+        )

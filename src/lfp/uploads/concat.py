@@ -85,7 +85,7 @@ class Concatenator:
                         UploadChunk(
                             upload_id=final_id,
                             index=index,
-                            start=start + (row.start or 0),
+                            start=start + row.start,
                             size=row.size,
                             state=ChunkState.stored,
                             sha256=row.sha256,

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lfp.config import Settings
-from lfp.db.base import utcnow
 from lfp.db.engine import Database
 from lfp.files.integrity import RecordedRange, Reopened
 from lfp.uploads.models import ChunkState, ConcatRole, Upload, UploadChunk, UploadState
+from lfp.uploads.rules import expiry_from_now
 
 
 class UploadRanges:
@@ -44,10 +43,7 @@ class UploadRanges:
             ).all()
             ranges = [
                 RecordedRange(
-                    index=row.index,
-                    start=row.start if row.start is not None else row.index * upload.chunk_size,
-                    size=row.size,
-                    sha256=row.sha256 or "",
+                    index=row.index, start=row.start, size=row.size, sha256=row.sha256 or ""
                 )
                 for row in rows
             ]
@@ -71,7 +67,7 @@ class UploadRanges:
         upload.state = UploadState.open
         upload.file_id = None
         upload.job_id = None
-        upload.expires_at = utcnow() + timedelta(seconds=self._settings.upload_expiry_seconds)
+        upload.expires_at = expiry_from_now(self._settings)
         if upload.offset is None:
             return Reopened(_drop_chunks(session, upload, damaged), keep_bytes=True)
         return Reopened(_rewind(session, upload, damaged), keep_bytes=True)

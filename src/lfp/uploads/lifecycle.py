@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select
@@ -26,9 +26,16 @@ from lfp.db.ownership import get_owned
 from lfp.errors import Conflict, InsufficientStorage, TooLarge, Unprocessable
 from lfp.files.models import StoredFile
 from lfp.files.service import FileService
+from lfp.jobs.models import Job
 from lfp.storage import BlobStore, StorageFull
 from lfp.uploads.models import ChunkState, ConcatRole, Upload, UploadChunk, UploadState
-from lfp.uploads.rules import check_appended, check_chunk_size, check_chunks, final_size
+from lfp.uploads.rules import (
+    check_appended,
+    check_chunk_size,
+    check_chunks,
+    expiry_from_now,
+    final_size,
+)
 from lfp.uploads.schemas import CompleteOut, UploadOut
 from lfp.uploads.views import upload_view
 
@@ -48,9 +55,9 @@ class JobQueue(Protocol):
         processor: str,
         params: dict[str, Any],
         upload_started_at: datetime | None = None,
-    ) -> Any:
+    ) -> Job:
         """A queued job on `file`, in the caller's transaction; it starts once the file is
-        ready. Returns the job (with its `id`)."""
+        ready."""
 
 
 @dataclass(frozen=True)
@@ -193,13 +200,8 @@ class UploadLifecycle:
         """The upload with its received chunks; `NotFound` unless `owner_id` owns it."""
         with self.db.read() as session:
             upload = owned(session, owner_id, upload_id)
-            rows = session.execute(
-                select(UploadChunk.index, UploadChunk.size)
-                .where(UploadChunk.upload_id == upload_id)
-                .where(UploadChunk.state == ChunkState.stored)
-                .order_by(UploadChunk.index)
-            ).all()
-        return upload_view(upload, [(index, size) for index, size in rows])
+            stored = _stored_sizes(session, upload_id)
+        return upload_view(upload, sorted(stored.items()))
 
     # -- complete, abort, expire ------------------------------------------------------
 
@@ -314,7 +316,7 @@ class UploadLifecycle:
 
     def next_expiry(self) -> datetime:
         """When an upload touched now expires if nothing more arrives."""
-        return utcnow() + timedelta(seconds=self.settings.upload_expiry_seconds)
+        return expiry_from_now(self.settings)
 
     def _check_free_space(self, size: int) -> None:
         free = self.store.free_space()

@@ -95,7 +95,7 @@ class UploadChunk(Base):
     # The chunk's index; for an in-order upload, the append's place in the sequence.
     index: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Where the range starts in the file (index * chunk_size for indexed chunks).
-    start: Mapped[int | None] = mapped_column(BigInteger)
+    start: Mapped[int] = mapped_column(BigInteger)
     size: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[ChunkState] = mapped_column(Enum(ChunkState, native_enum=False, length=20))
     # Computed by the server from the bytes it wrote, whatever the client sent; checked

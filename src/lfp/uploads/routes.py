@@ -75,7 +75,9 @@ async def put_chunk(
             user.id, upload_id, index, request.stream(), length=length, expected_sha256=expected
         )
     except DigestMismatch:
-        raise DigestMismatch("Content-Digest does not match the chunk's bytes") from None
+        raise DigestMismatch(
+            "Content-Digest does not match the chunk's bytes", algorithm="sha-256"
+        ) from None
     except ClientDisconnect:
         raise BadRequest("the connection closed before the whole chunk arrived") from None
     return Response(status_code=status.HTTP_204_NO_CONTENT)

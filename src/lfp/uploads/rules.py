@@ -6,10 +6,18 @@ every protocol shares, so the native API, tus and Dropzone enforce the same limi
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from lfp.config import Settings
+from lfp.db.base import utcnow
 from lfp.errors import BadRequest, Conflict, MissingChunks, TooLarge, Unprocessable
 from lfp.uploads.models import Upload
 from lfp.uploads.views import chunk_count
+
+
+def expiry_from_now(settings: Settings) -> datetime:
+    """When an upload touched now expires if nothing more arrives."""
+    return utcnow() + timedelta(seconds=settings.upload_expiry_seconds)
 
 
 def check_chunk_size(
@@ -99,7 +107,7 @@ def check_chunks(upload: Upload, stored: dict[int, int]) -> None:
     if missing:
         shown = ", ".join(map(str, missing[:20])) + (" …" if len(missing) > 20 else "")
         raise MissingChunks(
-            f"{len(missing)} of {count} chunks are missing: {shown}", missing=missing, count=count
+            f"{len(missing)} of {count} chunks are missing: {shown}", missing=missing
         )
     wrong = [
         i

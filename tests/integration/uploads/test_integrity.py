@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import random
 import socket
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +31,7 @@ def put(api: httpx.Client, upload: dict[str, Any], index: int, data: bytes) -> h
     return api.put(f"/uploads/{upload['id']}/chunks/{index}", content=data)
 
 
-def staging_path(server: Server, upload_id: str) -> Any:
+def staging_path(server: Server, upload_id: str) -> Path:
     return server.data_dir / "blobs" / "uploads" / upload_id
 
 

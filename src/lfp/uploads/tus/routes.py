@@ -75,7 +75,9 @@ def tus_errors() -> Iterator[None]:
     try:
         yield
     except DigestMismatch as exc:
-        raise HttpProblem(460, exc.detail.replace("the checksum sent", "Upload-Checksum")) from None
+        raise HttpProblem(
+            460, f"the body's {exc.algorithm} does not match Upload-Checksum; nothing was appended"
+        ) from None
     except Busy as exc:
         raise HttpProblem.of(exc, 423) from None
     except OffsetMismatch as exc:

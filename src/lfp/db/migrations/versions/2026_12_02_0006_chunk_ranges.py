@@ -24,6 +24,8 @@ def upgrade() -> None:
         'UPDATE upload_chunks SET start = "index" * '
         "(SELECT chunk_size FROM uploads WHERE uploads.id = upload_chunks.upload_id)"
     )
+    with op.batch_alter_table("upload_chunks", schema=None) as batch_op:
+        batch_op.alter_column("start", existing_type=sa.BigInteger(), nullable=False)
 
 
 def downgrade() -> None:
