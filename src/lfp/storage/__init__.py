@@ -1,6 +1,6 @@
 """Blob storage: the `BlobStore` protocol and its implementations."""
 
-from lfp.storage.base import BlobStore, PartWriter, StorageError, StorageFull
+from lfp.storage.base import BlobStore, PartWriter, StorageError, StorageFull, StoreLimits
 from lfp.storage.local import LocalBlobStore
 from lfp.storage.memory import MemoryBlobStore
 
@@ -11,4 +11,5 @@ __all__ = [
     "PartWriter",
     "StorageError",
     "StorageFull",
+    "StoreLimits",
 ]

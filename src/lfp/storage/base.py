@@ -8,6 +8,7 @@ step. Every method is blocking and meant to run in a worker thread.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -18,6 +19,20 @@ class StorageError(Exception):
 
 class StorageFull(StorageError):
     """The store has no room for the bytes."""
+
+
+@dataclass(frozen=True)
+class StoreLimits:
+    """What a store can hold: the upload service sizes chunks to fit these.
+
+    `min_part_size` is the smallest part but the last (S3: 5 MiB; smaller chunks are held
+    aside and joined when the upload is published), `max_parts` the most parts one blob may
+    have, `max_object_size` the largest blob. None: no limit.
+    """
+
+    min_part_size: int = 1
+    max_parts: int | None = None
+    max_object_size: int | None = None
 
 
 class PartWriter(Protocol):
@@ -36,8 +51,18 @@ class PartWriter(Protocol):
 class BlobStore(Protocol):
     """Where lfp keeps bytes: staging blobs receiving parts, and published blobs."""
 
-    def create_staging(self, key: str, size: int | None) -> None:
-        """Prepare `key` to receive parts; reserve `size` bytes when it is known."""
+    # The limits the upload service sizes chunks by.
+    limits: StoreLimits
+    # Whether a staging blob can be read before it is published (S3 cannot read an
+    # unfinished multipart upload, so it publishes first and verifies the result).
+    reads_staging: bool
+
+    def create_staging(self, key: str, size: int | None, part_size: int = 0) -> str:
+        """Prepare `key` to receive parts of `part_size` bytes; reserve `size` when known.
+
+        Returns the staging reference every later call names the blob by (the key itself,
+        or the key with what the store must remember, such as an S3 multipart upload id).
+        """
 
     def open_part(self, key: str, index: int, offset: int, length: int) -> PartWriter:
         """A writer for part `index`, covering `length` bytes at `offset` of staging `key`."""
@@ -48,14 +73,20 @@ class BlobStore(Protocol):
         Unlike a part, an append may stop short: `commit` keeps whatever was written.
         """
 
-    def concatenate(self, key: str, sources: Sequence[str]) -> None:
-        """Make staging `key` hold the staging blobs `sources` end to end; they stay as they are.
+    def concatenate(self, key: str, sources: Sequence[str], sizes: Sequence[int]) -> None:
+        """Make staging `key` hold the complete staging blobs `sources` (of `sizes` bytes)
+        end to end; the sources stay readable until deleted.
 
         Stores that can share data between blobs (reflinks, server-side copies) do so.
         """
 
-    def publish(self, staging_key: str, final_key: str) -> None:
-        """Atomically make the staging blob readable under `final_key` (and gone from staging)."""
+    def final_key(self, staging_key: str, wanted: str) -> str:
+        """The key publishing `staging_key` will give the blob: `wanted`, unless the store
+        can only publish a staging blob where it already is (S3 multipart uploads)."""
+
+    def publish(self, staging_key: str, final_key: str, size: int) -> None:
+        """Atomically make the first `size` bytes of the staging blob readable under
+        `final_key` (and the blob gone from staging). Publishing twice is harmless."""
 
     def put_file(self, key: str, path: Path) -> None:
         """Store the local file at `path` under `key` (the file may be moved away)."""

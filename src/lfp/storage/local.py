@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from lfp.storage.base import StorageError, StorageFull
+from lfp.storage.base import StorageError, StorageFull, StoreLimits
 
 _IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
 
@@ -75,6 +75,9 @@ class LocalPartWriter:
 class LocalBlobStore:
     """Blobs as files under one root folder; keys are relative paths like `files/<id>`."""
 
+    limits = StoreLimits()
+    reads_staging = True
+
     def __init__(self, root: Path, *, fsync: bool = True) -> None:
         self.root = root.resolve()
         self._fsync = fsync
@@ -86,7 +89,7 @@ class LocalBlobStore:
             raise StorageError(f"key {key!r} escapes the store")
         return path
 
-    def create_staging(self, key: str, size: int | None) -> None:
+    def create_staging(self, key: str, size: int | None, part_size: int = 0) -> str:
         """Create the staging file, preallocating `size` bytes so writes cannot run out."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,6 +102,7 @@ class LocalBlobStore:
             path.unlink(missing_ok=True)
             raise
         os.close(fd)
+        return key
 
     def open_part(self, key: str, index: int, offset: int, length: int) -> LocalPartWriter:
         """A writer for `length` bytes at `offset` of the staging file."""
@@ -108,7 +112,7 @@ class LocalBlobStore:
         """A writer for up to `max_length` bytes at `offset` of the staging file."""
         return LocalPartWriter(self._path(key), offset, max_length, self._fsync)
 
-    def concatenate(self, key: str, sources: Sequence[str]) -> None:
+    def concatenate(self, key: str, sources: Sequence[str], sizes: Sequence[int]) -> None:
         """Join `sources` into a new staging file with `copy_file_range`.
 
         The kernel copies without the bytes passing through lfp, and on file systems with
@@ -132,7 +136,11 @@ class LocalBlobStore:
                 raise StorageFull("no space left on the store") from exc
             raise
 
-    def publish(self, staging_key: str, final_key: str) -> None:
+    def final_key(self, staging_key: str, wanted: str) -> str:
+        """`wanted`: publishing moves the blob wherever it is asked to."""
+        return wanted
+
+    def publish(self, staging_key: str, final_key: str, size: int) -> None:
         """Move the staging file to its final place in one rename."""
         self._place(self._path(staging_key), self._path(final_key), os.replace)
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from lfp.storage.base import StorageError, StorageFull
+from lfp.storage.base import StorageError, StorageFull, StoreLimits
 
 
 class MemoryPartWriter:
@@ -52,6 +52,9 @@ class MemoryPartWriter:
 
 class MemoryBlobStore:
     """Blobs as byte arrays in a dictionary, optionally limited to `capacity` bytes in all."""
+
+    limits = StoreLimits()
+    reads_staging = True
 
     def __init__(self, *, capacity: int | None = None) -> None:
         if capacity is not None and capacity < 0:
@@ -98,7 +101,7 @@ class MemoryBlobStore:
 
     # -- the protocol ----------------------------------------------------------------
 
-    def create_staging(self, key: str, size: int | None) -> None:
+    def create_staging(self, key: str, size: int | None, part_size: int = 0) -> str:
         """Create the staging blob, reserving `size` zero bytes so writes cannot run out."""
         key = self._key(key)
         with self._lock:
@@ -107,6 +110,7 @@ class MemoryBlobStore:
             self._require_room_locked(growth)
             blob.extend(bytes(growth))
             self._blobs[key] = blob
+        return key
 
     def open_part(self, key: str, index: int, offset: int, length: int) -> MemoryPartWriter:
         """A writer for `length` bytes at `offset` of the staging blob."""
@@ -119,7 +123,7 @@ class MemoryBlobStore:
         """A writer for up to `max_length` bytes at `offset` of the staging blob."""
         return self.open_part(key, 0, offset, max_length)
 
-    def concatenate(self, key: str, sources: Sequence[str]) -> None:
+    def concatenate(self, key: str, sources: Sequence[str], sizes: Sequence[int]) -> None:
         """Replace `key` with a copy of `sources` end to end; on failure `key` is gone."""
         key = self._key(key)
         source_keys = [self._key(source) for source in sources]
@@ -129,7 +133,11 @@ class MemoryBlobStore:
             self._require_room_locked(len(joined))
             self._blobs[key] = bytearray(joined)
 
-    def publish(self, staging_key: str, final_key: str) -> None:
+    def final_key(self, staging_key: str, wanted: str) -> str:
+        """`wanted`: publishing moves the blob wherever it is asked to."""
+        return wanted
+
+    def publish(self, staging_key: str, final_key: str, size: int) -> None:
         """Move the staging blob to `final_key`, replacing any blob there, in one step."""
         staging_key, final_key = self._key(staging_key), self._key(final_key)
         with self._lock:

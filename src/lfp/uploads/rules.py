@@ -11,8 +11,11 @@ from datetime import datetime, timedelta
 from lfp.config import Settings
 from lfp.db.base import utcnow
 from lfp.errors import BadRequest, Conflict, MissingChunks, TooLarge, Unprocessable
+from lfp.storage import StoreLimits
 from lfp.uploads.models import Upload
 from lfp.uploads.views import chunk_count
+
+MiB = 1 << 20
 
 
 def expiry_from_now(settings: Settings) -> datetime:
@@ -30,6 +33,37 @@ def check_chunk_size(
         raise Unprocessable(
             f"chunk_size must be between {floor} and {settings.max_chunk_size} bytes "
             "(only a file that fits in one chunk may use a smaller one)"
+        )
+
+
+def default_chunk_size(settings: Settings, limits: StoreLimits, size: int | None) -> int:
+    """The chunk size of an upload whose client did not ask for one.
+
+    The default, or larger when the store's part count would not hold the file (or, of
+    unknown size, the largest file this server accepts) in that many chunks.
+    """
+    if not limits.max_parts:
+        return settings.default_chunk_size
+    needed = -(-(size or settings.max_upload_size) // limits.max_parts)
+    return max(settings.default_chunk_size, -(-needed // MiB) * MiB)
+
+
+def check_part_count(
+    settings: Settings, limits: StoreLimits, size: int | None, chunk_size: int
+) -> None:
+    """Refuse an upload the store cannot hold: too large, or in too many parts."""
+    largest = size if size is not None else settings.max_upload_size
+    if size is not None and limits.max_object_size and size > limits.max_object_size:
+        raise TooLarge(f"{size} bytes is more than the store holds ({limits.max_object_size})")
+    if not limits.max_parts or chunk_size < limits.min_part_size:
+        return  # chunks smaller than a part are joined into parts when the file completes
+    parts = -(-largest // chunk_size)
+    if parts > limits.max_parts:
+        needed = default_chunk_size(settings, limits, size)
+        raise Unprocessable(
+            f"{largest} bytes in chunks of {chunk_size} would be {parts} parts; the store "
+            f"takes at most {limits.max_parts}: use a chunk_size of at least {needed} bytes "
+            "(or none, and the server picks one)"
         )
 
 

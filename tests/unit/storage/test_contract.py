@@ -296,7 +296,9 @@ def test_concatenate_joins_sources_in_order_and_leaves_them_intact(store: BlobSt
     staged(store, "uploads/p1", b"abc")
     staged(store, "uploads/p2", b"", sized=False)
     staged(store, "uploads/p3", b"defg", sized=False)
-    store.concatenate("uploads/final", ["uploads/p3", "uploads/p1", "uploads/p2", "uploads/p1"])
+    store.concatenate(
+        "uploads/final", ["uploads/p3", "uploads/p1", "uploads/p2", "uploads/p1"], [4, 3, 0, 3]
+    )
     assert content(store, "uploads/final") == b"defgabcabc"
     assert content(store, "uploads/p1") == b"abc"
     assert content(store, "uploads/p2") == b""
@@ -308,12 +310,12 @@ def test_concatenate_replaces_what_the_key_held(store: BlobStore) -> None:
     staged(store, "uploads/p1", b"ab")
     staged(store, "uploads/p2", b"cd")
     store.create_staging("uploads/final", 10)
-    store.concatenate("uploads/final", ["uploads/p1", "uploads/p2"])
+    store.concatenate("uploads/final", ["uploads/p1", "uploads/p2"], [2, 2])
     assert content(store, "uploads/final") == b"abcd"
 
 
 def test_concatenating_nothing_makes_an_empty_blob(store: BlobStore) -> None:
-    store.concatenate("uploads/final", [])
+    store.concatenate("uploads/final", [], [])
     assert store.exists("uploads/final")
     assert content(store, "uploads/final") == b""
 
@@ -321,7 +323,7 @@ def test_concatenating_nothing_makes_an_empty_blob(store: BlobStore) -> None:
 def test_the_joined_blob_does_not_follow_later_changes_of_its_sources(store: BlobStore) -> None:
     staged(store, "uploads/p1", b"abcd")
     staged(store, "uploads/p2", b"efgh")
-    store.concatenate("uploads/final", ["uploads/p1", "uploads/p2"])
+    store.concatenate("uploads/final", ["uploads/p1", "uploads/p2"], [4, 4])
     write_part(store, "uploads/p1", 0, [b"XXXX"])
     store.delete("uploads/p2")
     assert content(store, "uploads/final") == b"abcdefgh"
@@ -330,7 +332,7 @@ def test_the_joined_blob_does_not_follow_later_changes_of_its_sources(store: Blo
 def test_concatenate_with_a_missing_source_fails_and_leaves_no_blob(store: BlobStore) -> None:
     staged(store, "uploads/p1", b"abc")
     with pytest.raises(StorageError):
-        store.concatenate("uploads/final", ["uploads/p1", "uploads/none"])
+        store.concatenate("uploads/final", ["uploads/p1", "uploads/none"], [3, 3])
     assert not store.exists("uploads/final")
     assert content(store, "uploads/p1") == b"abc"
 
@@ -340,7 +342,7 @@ def test_concatenate_with_a_missing_source_fails_and_leaves_no_blob(store: BlobS
 
 def test_publish_moves_the_blob_to_its_final_key(store: BlobStore) -> None:
     staged(store, "uploads/a", b"abcdef")
-    store.publish("uploads/a", "files/a")
+    store.publish("uploads/a", "files/a", 6)
     assert not store.exists("uploads/a")
     assert store.exists("files/a")
     assert content(store, "files/a") == b"abcdef"
@@ -348,15 +350,15 @@ def test_publish_moves_the_blob_to_its_final_key(store: BlobStore) -> None:
 
 def test_publish_replaces_a_blob_at_the_final_key(store: BlobStore) -> None:
     staged(store, "uploads/old", b"old bytes")
-    store.publish("uploads/old", "files/a")
+    store.publish("uploads/old", "files/a", 9)
     staged(store, "uploads/new", b"new")
-    store.publish("uploads/new", "files/a")
+    store.publish("uploads/new", "files/a", 3)
     assert content(store, "files/a") == b"new"
 
 
 def test_publishing_a_missing_staging_blob_fails(store: BlobStore) -> None:
     with pytest.raises(MISSING):
-        store.publish("uploads/none", "files/a")
+        store.publish("uploads/none", "files/a", 0)
     assert not store.exists("files/a")
 
 
@@ -462,7 +464,7 @@ def test_random_parts_read_back_as_the_bytes_they_came_from(
     for offset, blocks in parts:
         write_part(store, key, offset, blocks)
     final = f"files/{uuid.uuid4().hex}"
-    store.publish(key, final)
+    store.publish(key, final, len(data))
     blocks = list(store.read(final, start, end, block_size=block_size))
     assert b"".join(blocks) == data[start:end]
     assert all(0 < len(block) <= block_size for block in blocks)
@@ -564,7 +566,7 @@ def test_a_concatenation_that_does_not_fit_raises_storage_full_and_leaves_no_blo
     staged(store, "uploads/p1", b"abcd")
     staged(store, "uploads/p2", b"efg")
     with pytest.raises(StorageFull):
-        store.concatenate("uploads/final", ["uploads/p1", "uploads/p2"])
+        store.concatenate("uploads/final", ["uploads/p1", "uploads/p2"], [4, 3])
     assert not store.exists("uploads/final")
 
 

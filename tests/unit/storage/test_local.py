@@ -208,7 +208,7 @@ def test_concatenate_copies_inside_the_kernel_and_resumes_short_copies(
         part.write([data])
         part.commit()
     monkeypatch.setattr(os, "copy_file_range", two_bytes_at_most)
-    store.concatenate("uploads/final", ["uploads/p1", "uploads/p2"])
+    store.concatenate("uploads/final", ["uploads/p1", "uploads/p2"], [5, 3])
     assert content(store, "uploads/final") == b"abcdefgh"
     assert calls == [5, 3, 1, 3, 1]
 
@@ -219,7 +219,7 @@ def test_a_source_that_shrinks_while_joined_fails_and_leaves_no_blob(
     store.create_staging("uploads/p1", 4)
     monkeypatch.setattr(os, "copy_file_range", lambda source, target, count: 0)
     with pytest.raises(StorageError):
-        store.concatenate("uploads/final", ["uploads/p1"])
+        store.concatenate("uploads/final", ["uploads/p1"], [4])
     assert not store.exists("uploads/final")
 
 
@@ -229,7 +229,7 @@ def test_a_full_disk_while_joining_raises_storage_full_and_leaves_no_blob(
     store.create_staging("uploads/p1", 4)
     monkeypatch.setattr(os, "copy_file_range", failing(errno.ENOSPC))
     with pytest.raises(StorageFull):
-        store.concatenate("uploads/final", ["uploads/p1"])
+        store.concatenate("uploads/final", ["uploads/p1"], [4])
     assert not store.exists("uploads/final")
 
 
@@ -244,7 +244,7 @@ def test_publish_flushes_the_file_then_its_new_folder_only_with_fsync(
     store.create_staging("uploads/a", 3)
     flushed: list[Path] = []
     monkeypatch.setattr(local_module, "_fsync_path", flushed.append)
-    store.publish("uploads/a", "files/a")
+    store.publish("uploads/a", "files/a", 3)
     expected = [store.root / "uploads" / "a", store.root / "files"] if fsync else []
     assert flushed == expected
 
@@ -252,7 +252,7 @@ def test_publish_flushes_the_file_then_its_new_folder_only_with_fsync(
 def test_publish_is_a_rename(store: LocalBlobStore) -> None:
     store.create_staging("uploads/a", 3)
     inode = (store.root / "uploads" / "a").stat().st_ino
-    store.publish("uploads/a", "files/a")
+    store.publish("uploads/a", "files/a", 3)
     assert (store.root / "files" / "a").stat().st_ino == inode
 
 

@@ -91,7 +91,7 @@ def test_a_reader_keeps_reading_a_blob_published_or_deleted_meanwhile() -> None:
     part.commit()
     blocks = store.read("uploads/a", block_size=2)
     assert next(blocks) == b"ab"
-    store.publish("uploads/a", "files/a")
+    store.publish("uploads/a", "files/a", 4)
     store.delete("files/a")
     assert list(blocks) == [b"cd"]
 
