@@ -176,11 +176,13 @@ def _bare_writer_seconds(source: Path, work: Path, parallel: int) -> float:
 
 
 @contextmanager
-def _lfp(data_dir: Path) -> Iterator[tuple[psutil.Process, LfpClient]]:
+def _lfp(
+    data_dir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[psutil.Process, LfpClient]]:
     """A fresh `lfp serve` on `data_dir` and a signed-in client; the data removed after."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {"LFP_DATA_DIR": str(data_dir), "LFP_MIN_FREE_BYTES": "0"}
+    env = {"LFP_DATA_DIR": str(data_dir), "LFP_MIN_FREE_BYTES": "0", **(extra_env or {})}
     command = [sys.executable, "-m", "lfp.cli", "serve", "--port", str(port)]
     with _server(command, env, f"{base}/healthz") as server:
         client = LfpClient(base)
@@ -206,8 +208,10 @@ def _tus_seconds(source: Path, data_dir: Path, *, checksum: bool) -> float:
         return _timed(uploader.upload)
 
 
-def _lfp_seconds(source: Path, data_dir: Path, *, chunk_digests: bool) -> tuple[float, float, int]:
-    with _lfp(data_dir) as (server, client):
+def _lfp_seconds(
+    source: Path, data_dir: Path, *, chunk_digests: bool, env: dict[str, str] | None = None
+) -> tuple[float, float, int]:
+    with _lfp(data_dir, env) as (server, client):
         peak = [server.memory_info().rss]
         done = threading.Event()
 

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from tests.helpers import Server, sign_up
+from tests.s3 import CREDENTIALS, MotoServer
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -65,16 +66,46 @@ def make_database() -> Iterator[Callable[[str], str | None]]:
                 connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def s3_env(moto: MotoServer) -> dict[str, str]:
+    """The settings that put a server's blobs in a new bucket on `moto`."""
+    return {
+        **CREDENTIALS,
+        "LFP_STORAGE_URL": f"s3://{moto.new_bucket()}/lfp",
+        "LFP_S3_ENDPOINT_URL": moto.url,
+    }
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """A real S3 endpoint (moto's server mode), shared by the session."""
+    for name, value in CREDENTIALS.items():
+        os.environ.setdefault(name, value)  # the SDK's standard chain finds them
+    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def start_server(
-    tmp_path_factory: pytest.TempPathFactory, make_database: Callable[[str], str | None]
+    tmp_path_factory: pytest.TempPathFactory,
+    make_database: Callable[[str], str | None],
+    request: pytest.FixtureRequest,
 ) -> Iterator[Callable[..., Server]]:
-    """Starts `lfp serve` processes for a backend; stops them all at the end."""
+    """Starts `lfp serve` processes for a backend; stops them all at the end.
+
+    Backend `postgres-s3` is PostgreSQL with blobs in a new bucket on moto's S3 server.
+    """
     servers: list[Server] = []
 
     def start(backend: str, **env: str) -> Server:
-        url = make_database(backend)
-        full_env = {**BASE_ENV, **env}
+        database, _, storage = backend.partition("-")
+        url = make_database(database)
+        full_env = {
+            **BASE_ENV,
+            **(s3_env(request.getfixturevalue("moto")) if storage else {}),
+            **env,
+        }
         if url:
             full_env["LFP_DATABASE_URL"] = url
         server = Server(tmp_path_factory.mktemp(f"lfp-{backend}"), full_env)
@@ -87,9 +118,9 @@ def start_server(
         server.stop()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+@pytest.fixture(scope="session", params=["sqlite", "postgres", "postgres-s3"])
 def backend(request: pytest.FixtureRequest) -> str:
-    """The metadata database a test runs on."""
+    """The metadata database a test runs on (and, for `postgres-s3`, the blob store)."""
     return str(request.param)
 
 
@@ -111,6 +142,29 @@ def other_api(server: Server) -> Iterator[httpx.Client]:
     """A second user of the same server."""
     with sign_up(server.url) as client:
         yield client
+
+
+# Where the blob store matters; elsewhere (accounts, catalogues, the CLI) S3 would only
+# repeat the PostgreSQL run.
+S3_SUITES = ("uploads", "files", "jobs", "processors")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the `postgres-s3` backend only for the suites where the store matters."""
+    integration = Path(__file__).parent / "integration"
+    kept, dropped = [], []
+    for item in items:
+        relative = (
+            item.path.relative_to(integration) if item.path.is_relative_to(integration) else None
+        )
+        on_s3 = "[postgres-s3" in item.nodeid
+        if on_s3 and (relative is None or relative.parts[0] not in S3_SUITES):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.hookimpl(wrapper=True)

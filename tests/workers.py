@@ -12,9 +12,9 @@ from pathlib import Path
 
 from tests.helpers import wait_until
 
-# Celery logs "celery@<host> ready." once the worker consumes its queue: from then on it
-# takes jobs.
-READY = re.compile(rb"celery@\S+ ready\.")
+# Celery logs "<node name> ready." (lfp's node names are lfp-<pid>@<host>) once the worker
+# consumes its queue: from then on it takes jobs.
+READY = re.compile(rb"\S+@\S+ ready\.")
 
 
 @dataclass

@@ -23,6 +23,7 @@ from lfp.db.migrate import upgrade
 from lfp.files.routes import router as files_router
 from lfp.health import router as health_router
 from lfp.http.problems import install_handlers
+from lfp.http.request_metrics import RequestMetrics
 from lfp.jobs.routes import router as jobs_router
 from lfp.processors.routes import router as processors_router
 from lfp.uploads.dropzone.routes import router as dropzone_router
@@ -41,9 +42,6 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await to_thread.run_sync(upgrade, settings.resolved_database_url)
-        resumed = await to_thread.run_sync(services.verifier.resume_pending)
-        if resumed:
-            log.info("resumed verification of %d files", resumed)
         background = [
             asyncio.create_task(_sweep_expired(services)),
             asyncio.create_task(_recover_jobs(services)),
@@ -81,6 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(products_router)
     app.include_router(api)
     app.include_router(health_router)
+    # Inside the tus middleware, so it sees the method tus clients override.
+    app.add_middleware(RequestMetrics, metrics=services.metrics, prefixes=[api.prefix])
     app.add_middleware(TusMiddleware)
     if settings.cors_allowed_origins:
         # Outermost, so preflights are answered before anything asks for a token.
@@ -120,9 +120,27 @@ async def _recover_jobs(services: Services) -> None:
             alive = services.runner.running()
             recover = functools.partial(services.jobs.recover, alive, resend_all=resend_all)
             recovered = await to_thread.run_sync(recover)
-            resend_all = False
             if recovered:
                 log.info("queued %d jobs again", recovered)
+            verify = functools.partial(_recover_verifications, services, resend_all=resend_all)
+            resent = await to_thread.run_sync(verify)
+            resend_all = False
+            if resent:
+                log.info("verifying %d files again", resent)
         except Exception:
             log.exception("recovering jobs failed; trying again later")
         await asyncio.sleep(interval)
+
+
+def _recover_verifications(services: Services, *, resend_all: bool) -> int:
+    """Hand to the executor again files `verifying` whose verifier died or gave them back.
+
+    A file whose lease a live verifier (here or elsewhere) holds is left alone, and one
+    never claimed gets `job_requeue_seconds` for its first message to arrive (no time at
+    all after a start: an in-process pool's queue died with the process before it).
+    """
+    unsent_for = 0.0 if resend_all else services.settings.job_requeue_seconds
+    orphans = services.verifier.orphans(unsent_for=unsent_for)
+    for file_id in orphans:
+        services.executor.submit_verification(file_id)
+    return len(orphans)

@@ -16,6 +16,7 @@ from lfp.files.verify import Verifier
 from lfp.jobs.executor import Executor, build_executor
 from lfp.jobs.runner import JobRunner
 from lfp.jobs.service import JobService
+from lfp.metrics import Metrics
 from lfp.processors.registry import Registry
 from lfp.storage import BlobStore, LocalBlobStore
 from lfp.uploads.appends import AppendReceiver
@@ -44,6 +45,7 @@ class Services:
     runner: JobRunner
     executor: Executor
     jobs: JobService
+    metrics: Metrics
 
 
 def build_services(settings: Settings, store: BlobStore | None = None) -> Services:
@@ -53,17 +55,24 @@ def build_services(settings: Settings, store: BlobStore | None = None) -> Servic
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    store = store or LocalBlobStore(settings.blob_dir, fsync=settings.fsync)
+    metrics = Metrics(db)
+    store = store or build_store(settings)
     registry = Registry.from_entry_points(settings)
-    runner = JobRunner(db, store, registry, settings)
-    executor = build_executor(settings, runner)
-    jobs = JobService(db, store, registry, executor, settings)
+    runner = JobRunner(db, store, registry, settings, metrics)
     verifier = Verifier(
-        db, store, on_settled=jobs.file_settled, recorded=UploadRanges(db, settings)
+        db,
+        store,
+        # `jobs` is built below: the executor it dispatches to runs verifications too.
+        on_settled=lambda file_id: jobs.file_settled(file_id),
+        recorded=UploadRanges(db, settings),
+        metrics=metrics,
+        lease_seconds=settings.job_lease_seconds,
     )
-    files = FileService(db, store, verifier)
-    uploads = UploadLifecycle(db, store, settings, files, jobs)
-    appends = AppendReceiver(db, store, settings, uploads)
+    executor = build_executor(settings, runner, verifier.submit)
+    jobs = JobService(db, store, registry, executor, settings)
+    files = FileService(db, store, executor.submit_verification)
+    uploads = UploadLifecycle(db, store, settings, files, jobs, metrics)
+    appends = AppendReceiver(db, store, settings, uploads, metrics)
     return Services(
         settings=settings,
         db=db,
@@ -72,7 +81,7 @@ def build_services(settings: Settings, store: BlobStore | None = None) -> Servic
         users=UserService(db),
         files=files,
         uploads=uploads,
-        chunks=ChunkReceiver(db, store, settings, uploads),
+        chunks=ChunkReceiver(db, store, settings, uploads, metrics),
         appends=appends,
         concat=Concatenator(db, store, uploads, appends),
         verifier=verifier,
@@ -80,4 +89,22 @@ def build_services(settings: Settings, store: BlobStore | None = None) -> Servic
         runner=runner,
         executor=executor,
         jobs=jobs,
+        metrics=metrics,
+    )
+
+
+def build_store(settings: Settings) -> BlobStore:
+    """The blob store `settings` name: an S3 bucket, or a local folder."""
+    s3 = settings.s3_location
+    if s3 is None:
+        return LocalBlobStore(settings.blob_dir, fsync=settings.fsync)
+    from lfp.storage.s3 import S3BlobStore  # boto3 is imported only when S3 is used
+
+    bucket, prefix = s3
+    return S3BlobStore(
+        bucket,
+        prefix,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        spool_dir=settings.work_dir / "spool",
     )

@@ -76,7 +76,17 @@ class Settings(BaseSettings):
     storage_url: str | None = Field(
         default=None,
         description="Where blobs live. Default: the local folder <data_dir>/blobs. "
-        "A file:///abs/path URL names another local folder.",
+        "A file:///abs/path URL names another local folder; s3://bucket/optional/prefix an "
+        "S3-compatible bucket (credentials from the standard AWS chain: AWS_ACCESS_KEY_ID "
+        "and AWS_SECRET_ACCESS_KEY, profiles, instance roles).",
+    )
+    s3_endpoint_url: str | None = _setting(
+        None,
+        "Endpoint of the S3-compatible service (MinIO, Ceph RGW, R2, moto …).",
+        shown="AWS S3",
+    )
+    s3_region: str | None = _setting(
+        None, "Region of the bucket.", shown="the AWS chain's default (AWS_REGION)"
     )
     max_upload_size: int = _setting(TiB, "Largest file accepted, in bytes.", shown="1 TiB", gt=0)
     default_chunk_size: int = _setting(
@@ -190,13 +200,22 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="`lfp serve` bind address.")
     port: int = _setting(8000, "`lfp serve` port.")
+    worker_metrics_port: int | None = _setting(
+        None,
+        "Port on which `lfp worker` serves its Prometheus metrics (`/metrics`, on all interfaces).",
+        shown="none (the worker serves no metrics)",
+        ge=1,
+        le=65535,
+    )
 
     @field_validator("storage_url")
     @classmethod
     def _supported_storage(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("file:///"):
-            raise ValueError("only file:///absolute/path storage URLs are supported so far")
-        return value
+        if value is None or value.startswith("file:///"):
+            return value
+        if value.startswith("s3://") and value.removeprefix("s3://").split("/")[0]:
+            return value
+        raise ValueError("storage URLs are file:///absolute/path or s3://bucket/optional/prefix")
 
     @field_validator("forward_allowed_hosts", "cors_allowed_origins", mode="before")
     @classmethod
@@ -265,6 +284,14 @@ class Settings(BaseSettings):
     def work_dir(self) -> Path:
         """Scratch space for running jobs (inputs fetched from remote stores, outputs)."""
         return self.data_dir / "work"
+
+    @property
+    def s3_location(self) -> tuple[str, str] | None:
+        """The bucket and key prefix when blobs live on S3, else None."""
+        if not self.storage_url or not self.storage_url.startswith("s3://"):
+            return None
+        bucket, _, prefix = self.storage_url.removeprefix("s3://").partition("/")
+        return bucket, prefix
 
     @property
     def blob_dir(self) -> Path:

@@ -43,9 +43,15 @@ class RecordedRanges(Protocol):
         """The ranges acknowledged for `file_id`, by start (none for files without any)."""
 
     def reopen(
-        self, session: Session, file_id: uuid.UUID, damaged: Sequence[RecordedRange]
+        self,
+        session: Session,
+        file_id: uuid.UUID,
+        damaged: Sequence[RecordedRange],
+        *,
+        staging_kept: bool = True,
     ) -> Reopened:
-        """In the caller's transaction: let the upload of `file_id` take `damaged` again."""
+        """In the caller's transaction: let the upload of `file_id` take `damaged` again
+        (or give it up when its staging blob is already published: `staging_kept` False)."""
 
 
 @dataclass

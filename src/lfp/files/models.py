@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from datetime import datetime
 
 from sqlalchemy import BigInteger, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -41,3 +42,6 @@ class StoredFile(IdMixin, Base):
     # Where the bytes are while verifying (the upload's staging key) and once published.
     staging_key: Mapped[str | None] = mapped_column(String(300))
     storage_key: Mapped[str] = mapped_column(String(300))
+    # Which verification holds a `verifying` file, and until when without news from it.
+    verify_claim: Mapped[uuid.UUID | None] = mapped_column()
+    verify_lease_until: Mapped[datetime | None] = mapped_column()

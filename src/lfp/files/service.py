@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +15,6 @@ from lfp.db.ownership import get_owned
 from lfp.db.paging import page_of
 from lfp.errors import Conflict
 from lfp.files.models import FileState, StoredFile
-from lfp.files.verify import Verifier
 from lfp.jobs.models import Job, JobOutput
 from lfp.storage import BlobStore
 
@@ -23,10 +22,10 @@ from lfp.storage import BlobStore
 class FileService:
     """Access to the files a user owns, and the making of new ones."""
 
-    def __init__(self, db: Database, store: BlobStore, verifier: Verifier) -> None:
+    def __init__(self, db: Database, store: BlobStore, verify: Callable[[uuid.UUID], None]) -> None:
         self._db = db
         self._store = store
-        self._verifier = verifier
+        self._verify = verify  # the executor's `submit_verification`
 
     def create_verifying(
         self,
@@ -42,7 +41,7 @@ class FileService:
         """A new file of the bytes at `staging_key`, in the caller's unit of work.
 
         It is `verifying` until its digests are known; verification starts once the unit
-        of work commits (and again at a restart, should this process die first).
+        of work commits (and again through recovery, should its verifier die first).
         """
         file_id = uuid.uuid4()
         file = StoredFile(
@@ -54,12 +53,12 @@ class FileService:
             state=FileState.verifying,
             expected_checksum=expected_checksum,
             staging_key=staging_key,
-            storage_key=f"files/{file_id}",
+            storage_key=self._store.final_key(staging_key, f"files/{file_id}"),
             created_at=utcnow(),
         )
         session.add(file)
         session.flush()
-        after_commit(session, functools.partial(self._verifier.submit, file_id))
+        after_commit(session, functools.partial(self._verify, file_id))
         return file
 
     def get(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> StoredFile:

@@ -17,6 +17,7 @@ from lfp.config import Settings
 log = logging.getLogger(__name__)
 
 RUN_JOB = "lfp.run_job"
+VERIFY_FILE = "lfp.verify_file"
 
 
 def celery_app(settings: Settings) -> Celery:
@@ -58,6 +59,11 @@ class CeleryExecutor:
         """Publish the job's message (raises if the broker cannot be reached)."""
         with self._lock:
             self._app.send_task(RUN_JOB, args=[str(job_id)], queue=self._queue)
+
+    def submit_verification(self, file_id: uuid.UUID) -> None:
+        """Publish the file's verification message (raises if the broker is unreachable)."""
+        with self._lock:
+            self._app.send_task(VERIFY_FILE, args=[str(file_id)], queue=self._queue)
 
     def shutdown(self) -> None:
         """Close the broker connections."""

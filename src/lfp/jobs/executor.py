@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -27,6 +28,9 @@ class Executor(Protocol):
     def submit(self, job_id: uuid.UUID) -> None:
         """Have `job_id` run soon (at least once; running it again is harmless)."""
 
+    def submit_verification(self, file_id: uuid.UUID) -> None:
+        """Have the file `file_id` verified soon (at least once; again is harmless)."""
+
     def shutdown(self) -> None:
         """Stop taking jobs; jobs running here go back to the queue."""
 
@@ -36,8 +40,15 @@ class LocalExecutor:
 
     durable = False
 
-    def __init__(self, runner: JobRunner, workers: int) -> None:
+    def __init__(
+        self,
+        runner: JobRunner,
+        workers: int,
+        verify: Callable[[uuid.UUID], object] | None = None,
+    ) -> None:
         self._runner = runner
+        # Verifications run in the verifier's own pool, which shares this process's fate.
+        self._verify = verify
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lfp-job")
         self._pending: set[uuid.UUID] = set()
         self._lock = threading.Lock()
@@ -54,6 +65,12 @@ class LocalExecutor:
             with self._lock:
                 self._pending.discard(job_id)
 
+    def submit_verification(self, file_id: uuid.UUID) -> None:
+        """Verify the file in this process (a second submit joins the first)."""
+        if self._verify is None:
+            raise RuntimeError("this executor was built without a verifier")
+        self._verify(file_id)
+
     def _run(self, job_id: uuid.UUID) -> None:
         try:
             self._runner.run(job_id)
@@ -69,10 +86,14 @@ class LocalExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def build_executor(settings: Settings, runner: JobRunner) -> Executor:
-    """The executor `settings` ask for."""
+def build_executor(
+    settings: Settings,
+    runner: JobRunner,
+    verify: Callable[[uuid.UUID], object] | None = None,
+) -> Executor:
+    """The executor `settings` ask for; `verify` starts a verification in this process."""
     if settings.resolved_executor == "celery":
         from lfp.jobs.celery import CeleryExecutor  # imports Celery only when it is used
 
         return CeleryExecutor(settings)
-    return LocalExecutor(runner, settings.job_workers)
+    return LocalExecutor(runner, settings.job_workers, verify)

@@ -25,6 +25,7 @@ from lfp.db.leases import Heartbeat, Lease, LeaseColumns, LeaseState
 from lfp.errors import LfpError
 from lfp.files.models import FileState, StoredFile
 from lfp.jobs.models import Job, JobOutput, JobState
+from lfp.metrics import Metrics
 from lfp.processors.base import JobCancelled, ProcessorError
 from lfp.processors.context import ProgressSnapshot, RunningJob, StopReason
 from lfp.processors.registry import Registry
@@ -55,9 +56,15 @@ class JobRunner:
     """Claims, runs and finishes jobs; `stop()` makes running jobs give their claims back."""
 
     def __init__(
-        self, db: Database, store: BlobStore, registry: Registry, settings: Settings
+        self,
+        db: Database,
+        store: BlobStore,
+        registry: Registry,
+        settings: Settings,
+        metrics: Metrics | None = None,
     ) -> None:
         self._db = db
+        self._metrics = metrics or Metrics()
         self._store = store
         self._registry = registry
         self._settings = settings
@@ -203,7 +210,8 @@ class JobRunner:
             params = self._registry.parse(claim.processor, claim.params)
         except LfpError as exc:
             raise ProcessorError(exc.detail) from None
-        result = processor.run(run, params)
+        with self._metrics.timed(self._metrics.job_seconds.labels(claim.processor)):
+            result = processor.run(run, params)
         try:
             return dict(json.loads(json.dumps(result)))
         except (TypeError, ValueError) as exc:

@@ -150,6 +150,7 @@ class AppendReceiver(UploadWriter):
         they are recorded), so the client resumes from there. A newer append to the same
         upload stops this one the same way (`Superseded`).
         """
+        body = self._metrics.counting(body)
         held = await self._acquire(request)
         release = functools.partial(self._lease.release, request.upload_id, held.token)
         try:

@@ -72,14 +72,17 @@ class ChunkReceiver(UploadWriter):
         `length` is the declared body length, if the client declared one. Nothing is
         recorded unless every byte arrived, the length is right and the digest matches.
         """
-        claim = await to_thread.run_sync(self._claim, owner_id, upload_id, index, length)
-        if claim.stored:
-            await self._compare_resent(claim, (upload_id, index), body, expected_sha256)
-            return False
-        sha256 = await self._write(claim, (upload_id, index), body, expected_sha256)
-        assert claim.token is not None
-        record = functools.partial(self._record, upload_id, index, claim.token, sha256)
-        await to_thread.run_sync(record)
+        body = self._metrics.counting(body)
+        with self._metrics.chunk_refusals():
+            claim = await to_thread.run_sync(self._claim, owner_id, upload_id, index, length)
+            if claim.stored:
+                await self._compare_resent(claim, (upload_id, index), body, expected_sha256)
+                return False
+            sha256 = await self._write(claim, (upload_id, index), body, expected_sha256)
+            assert claim.token is not None
+            record = functools.partial(self._record, upload_id, index, claim.token, sha256)
+            await to_thread.run_sync(record)
+        self._metrics.chunks_stored.inc()
         return True
 
     async def _write(

@@ -53,13 +53,14 @@ class Concatenator:
             parts = [_complete_part(session, owner_id, part_id) for part_id in part_ids]
             total = sum(part.size or 0 for part in parts)
             keys = [part.staging_key for part in parts]
+            sizes = [part.size or 0 for part in parts]
         final = self._appends.create(
             owner_id, described, size=total, concat=ConcatRole.final, parts=part_ids
         )
         try:
             with self._db.read() as session:
                 staging_key = owned_in_order(session, owner_id, final.id).staging_key
-            self._store.concatenate(staging_key, keys)
+            self._store.concatenate(staging_key, keys, sizes)
             view = self._close(owner_id, part_ids, final.id, total)
         except BaseException as exc:
             self._lifecycle.abort(owner_id, final.id)

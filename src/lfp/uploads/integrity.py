@@ -50,12 +50,28 @@ class UploadRanges:
         return sorted(ranges, key=lambda r: r.start)
 
     def reopen(
-        self, session: Session, file_id: uuid.UUID, damaged: Sequence[RecordedRange]
+        self,
+        session: Session,
+        file_id: uuid.UUID,
+        damaged: Sequence[RecordedRange],
+        *,
+        staging_kept: bool = True,
     ) -> Reopened:
-        """Drop the damaged ranges and open the upload again to take them (in `session`)."""
+        """Drop the damaged ranges and open the upload again to take them (in `session`).
+
+        `staging_kept` is False when the staging blob was already published (S3 finishes
+        its multipart upload before it can read it): nothing is left to reopen.
+        """
         upload = session.scalar(select(Upload).where(Upload.file_id == file_id).with_for_update())
         if upload is None:
             return Reopened("the stored bytes differ from those acknowledged", keep_bytes=False)
+        if not staging_kept:
+            upload.state = UploadState.aborted
+            return Reopened(
+                f"the bytes stored for upload {upload.id} differ from those acknowledged; "
+                "send the file again",
+                keep_bytes=False,
+            )
         if upload.concat == ConcatRole.final:
             # A joined upload takes no bytes of its own: its parts must be sent again.
             upload.state = UploadState.aborted

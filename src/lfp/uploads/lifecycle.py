@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -27,12 +27,15 @@ from lfp.errors import Conflict, InsufficientStorage, TooLarge, Unprocessable
 from lfp.files.models import StoredFile
 from lfp.files.service import FileService
 from lfp.jobs.models import Job
+from lfp.metrics import Metrics
 from lfp.storage import BlobStore, StorageFull
 from lfp.uploads.models import ChunkState, ConcatRole, Upload, UploadChunk, UploadState
 from lfp.uploads.rules import (
     check_appended,
     check_chunk_size,
     check_chunks,
+    check_part_count,
+    default_chunk_size,
     expiry_from_now,
     final_size,
 )
@@ -103,6 +106,7 @@ class UploadLifecycle:
     settings: Settings
     files: FileService
     jobs: JobQueue
+    metrics: Metrics = field(default_factory=Metrics)
 
     # -- create and read -------------------------------------------------------------
 
@@ -126,7 +130,9 @@ class UploadLifecycle:
                 return existing
         upload = self._new_upload(owner_id, described, size, chunk_size, protocol)
         try:
-            self.store.create_staging(upload.staging_key, size)
+            upload.staging_key = self.store.create_staging(
+                upload.staging_key, size, upload.chunk_size
+            )
         except StorageFull as exc:
             raise InsufficientStorage(str(exc)) from exc
         try:
@@ -140,6 +146,7 @@ class UploadLifecycle:
                 if existing is not None:
                     return existing
             raise
+        self.metrics.upload_event("created")
         return upload_view(upload, [])
 
     def _new_upload(
@@ -162,8 +169,10 @@ class UploadLifecycle:
             raise TooLarge(
                 f"{size} bytes is more than this server accepts ({settings.max_upload_size})"
             )
-        chunk_size = chunk_size or settings.default_chunk_size
+        limits = self.store.limits
+        chunk_size = chunk_size or default_chunk_size(settings, limits, size)
         check_chunk_size(settings, size, chunk_size, protocol.min_chunk_size)
+        check_part_count(settings, limits, size, chunk_size)
         self._check_free_space(size or 0)
         upload_id = uuid.uuid4()
         return Upload(
@@ -275,6 +284,7 @@ class UploadLifecycle:
                 upload_started_at=upload.created_at,
             )
             upload.job_id = job.id
+        self.metrics.upload_event("completed")
         return CompleteOut(file_id=file.id, job_id=upload.job_id)
 
     def abort(self, owner_id: uuid.UUID, upload_id: uuid.UUID) -> None:
@@ -310,6 +320,7 @@ class UploadLifecycle:
             self.store.delete(key)
         if keys:
             log.info("expired %d idle uploads", len(keys))
+            self.metrics.upload_event("expired", len(keys))
         return len(keys)
 
     # -- helpers ---------------------------------------------------------------------
@@ -343,9 +354,15 @@ class UploadWriter:
     LEASE: LeaseColumns
 
     def __init__(
-        self, db: Database, store: BlobStore, settings: Settings, lifecycle: UploadLifecycle
+        self,
+        db: Database,
+        store: BlobStore,
+        settings: Settings,
+        lifecycle: UploadLifecycle,
+        metrics: Metrics | None = None,
     ) -> None:
         self._db = db
+        self._metrics = metrics or lifecycle.metrics
         self._store = store
         self._settings = settings
         self._lifecycle = lifecycle

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from lfp.config import Settings
-from lfp.jobs.celery import celery_app
+from lfp.jobs.celery import VERIFY_FILE, celery_app
 from tests.conftest import BASE_ENV, IN_CI
 from tests.helpers import Server, wait_until
 from tests.workers import Worker
@@ -263,6 +263,23 @@ def test_hash_job_runs_on_a_worker(cluster: Cluster, worker: Worker, api: httpx.
     assert response.status_code == 200
     lines = response.text.splitlines()
     assert lines == [f"{name.upper()} (input.bin) = {expected[name]}" for name in algorithms]
+
+
+def test_verification_runs_on_a_worker(cluster: Cluster, worker: Worker, api: httpx.Client) -> None:
+    # The server only dispatches: a file that becomes `ready` was verified by the worker.
+    data = _data(2 * 1024 * 1024 + 3, seed=7)
+    job_id = _upload(api, data, "hash", {"algorithms": ["sha256"]})
+    file_id = _job(api, job_id)["file_id"]
+
+    def settled() -> dict[str, Any] | None:
+        file: dict[str, Any] = api.get(f"/files/{file_id}").json()
+        return file if file["state"] != "verifying" else None
+
+    file = cluster.wait(settled, f"file {file_id} to be verified")
+    assert file["state"] == "ready", file
+    assert file["sha256"] == hashlib.sha256(data).hexdigest()
+    assert f"{VERIFY_FILE}[" in worker.log()
+    assert _wait_finished(cluster, api, job_id)["state"] == "succeeded"
 
 
 def test_processor_error_on_a_worker_fails_the_job(

@@ -20,6 +20,7 @@ from tests.helpers import (
     Server,
     create_upload,
     download_sha256,
+    local_store_only,
     wait_for_file,
     wait_until,
 )
@@ -45,8 +46,9 @@ def refusals(server: Server, path: str) -> int:
 
 
 def test_a_stalled_writer_never_alters_the_chunk_its_retry_stored(
-    api: httpx.Client, server: Server
+    api: httpx.Client, server: Server, backend: str
 ) -> None:
+    local_store_only(backend)
     upload = create_upload(api, len(DATA))
     path = f"/api/v1/uploads/{upload['id']}/chunks/0"
     url = urlsplit(server.url)
@@ -79,8 +81,9 @@ def test_a_stalled_writer_never_alters_the_chunk_its_retry_stored(
 
 
 def test_a_chunk_damaged_in_storage_is_caught_and_asked_for_again(
-    api: httpx.Client, server: Server
+    api: httpx.Client, server: Server, backend: str
 ) -> None:
+    local_store_only(backend)
     upload = create_upload(api, len(DATA))
     for index in (0, 1):
         assert put(api, upload, index, DATA[index * CHUNK : (index + 1) * CHUNK]).status_code == 204
@@ -105,8 +108,9 @@ STREAM = {**TUS, "Content-Type": "application/offset+octet-stream"}
 
 
 def test_a_tus_append_damaged_in_storage_rewinds_the_upload_to_the_damage(
-    api: httpx.Client, server: Server
+    api: httpx.Client, server: Server, backend: str
 ) -> None:
+    local_store_only(backend)
     created = api.post("/tus/", headers={**TUS, "Upload-Length": str(len(DATA))})
     assert created.status_code == 201, created.text
     location = created.headers["Location"].removeprefix("/api/v1")

@@ -26,6 +26,7 @@ from tests.helpers import (
     Server,
     download_sha256,
     file_sha256,
+    local_store_only,
     random_file,
     sign_up,
     wait_for_file,
@@ -462,6 +463,7 @@ def test_concatenation_errors(api: httpx.Client) -> None:
 def test_expired_uploads_are_gone_and_their_space_reclaimed(
     start_server: Callable[..., Server], backend: str
 ) -> None:
+    local_store_only(backend)
     server = start_server(backend, LFP_UPLOAD_EXPIRY_SECONDS="2")
     with sign_up(server.url) as api:
         response = api.post("/tus/", headers={**TUS, "Upload-Length": str(MiB)})

@@ -83,8 +83,8 @@ def test_a_verification_that_lost_the_race_keeps_the_published_file(
     verifier_b = Verifier(db, store_b)
     real_publish = store_a.publish
 
-    def publish_then_let_b_run(staging_key: str, final_key: str) -> None:
-        real_publish(staging_key, final_key)
+    def publish_then_let_b_run(staging_key: str, final_key: str, size: int) -> None:
+        real_publish(staging_key, final_key, size)
         verifier_b.verify(file_id)
 
     store_a.publish = publish_then_let_b_run  # type: ignore[method-assign]
