@@ -207,6 +207,12 @@ def wait_for_job(
     return wait_until(reached, timeout, f"job {job_id} to be {' or '.join(states)}")
 
 
+def gate_params(folder: Path, **extra: Any) -> dict[str, Any]:
+    """Params of the test-gate processor: the job runs until `folder/gate` exists, and
+    counts its starts in `folder/starts`."""
+    return {"gate": str(folder / "gate"), "starts": str(folder / "starts"), **extra}
+
+
 def upload_small(
     api: httpx.Client, data: bytes, filename: str = "data.bin", **query: str
 ) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from tests.helpers import (
     content_digest,
     create_upload,
     free_port,
+    gate_params,
     random_file,
     read_chunk,
     sign_up,
@@ -87,7 +88,7 @@ def test_jobs_by_state_are_read_from_the_database(
     start_server: Callable[..., Server], tmp_path: Path
 ) -> None:
     server = start_server("sqlite")
-    params = {"gate": str(tmp_path / "gate"), "starts": str(tmp_path / "starts")}
+    params = gate_params(tmp_path)
     with sign_up(server.url) as api:
         file = upload_small(api, b"gated", processor="test-gate", params=json.dumps(params))
         wait_for_job(api, file["job_id"], ("running",))

@@ -24,7 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lfp.storage.base import StorageError, StoreLimits
-from lfp.storage.s3_writers import S3AppendWriter, S3Location, S3PartWriter, Spool
+from lfp.storage.s3_writers import S3AppendWriter, S3Location, S3PartWriter, Spool, fill_parts
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -180,16 +180,9 @@ class S3BlobStore:
         part = max(self.limits.min_part_size, -(-total // max(1, max_parts - number + 1)))
         spool = Spool(self.spool_dir)
         try:
-            for block in blocks:
-                view = memoryview(block)
-                while view:
-                    take = view[: part - spool.length]
-                    spool.write(take)
-                    view = view[len(take) :]
-                    if spool.length == part:
-                        self.upload_part(loc, number, spool)
-                        spool.reset()
-                        number += 1
+            for full in fill_parts(spool, blocks, part):
+                self.upload_part(loc, number, full)
+                number += 1
             if spool.length:
                 self.upload_part(loc, number, spool)
         finally:

@@ -7,7 +7,8 @@ can sign, checksum and retry it with a known length.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -75,100 +76,124 @@ class Spool:
         self.file.close()
 
 
-class S3PartWriter:
-    """Spools one indexed chunk; `commit` sends it as a part, or as a piece when small."""
+class _SpooledWriter(ABC):
+    """What both writers share: one spool, open for writing until `commit` or `abort`.
 
-    def __init__(self, store: PartSink, loc: S3Location, index: int, offset: int, length: int):
-        self._store, self._loc, self._index = store, loc, index
-        self._offset, self._length = offset, length
+    A subclass names itself in `_kind` (for its errors) and says in `_send` what becomes
+    of the spooled bytes at `commit`.
+    """
+
+    _kind = "writer"
+
+    def __init__(self, store: PartSink, loc: S3Location, room: int) -> None:
+        self._store, self._loc = store, loc
+        self._room = room
         self._spool: Spool | None = Spool(store.spool_dir)
 
     def _open(self) -> Spool:
         if self._spool is None:
-            raise StorageError("the part is already committed or aborted")
+            raise StorageError(f"the {self._kind} is already committed or aborted")
         return self._spool
+
+    def _take(self, blocks: Sequence[bytes]) -> Spool:
+        """The open spool, once `blocks` are known to fit in the room left."""
+        spool = self._open()
+        length = sum(len(b) for b in blocks)
+        if length > self._room:
+            raise StorageError(f"{self._kind} overflows its declared length")
+        self._room -= length
+        return spool
+
+    @abstractmethod
+    def _send(self, spool: Spool) -> None:
+        """Send the spooled bytes to S3 (the spool is closed afterwards)."""
+
+    def commit(self) -> None:
+        """Send what is spooled; once S3 has answered, it is durable."""
+        spool = self._open()
+        self._spool = None
+        try:
+            self._send(spool)
+        finally:
+            spool.close()
+
+    def abort(self) -> None:
+        """Drop the spooled bytes, which were never sent."""
+        spool, self._spool = self._spool, None
+        if spool is not None:
+            spool.close()
+
+
+def fill_parts(spool: Spool, blocks: Iterable[bytes], size: int) -> Iterator[Spool]:
+    """Write `blocks` to `spool`, yielding it each time it holds `size` bytes.
+
+    The consumer sends the full spool; it is emptied when the loop goes on. What does not
+    fill a part is left in `spool`.
+    """
+    for block in blocks:
+        view = memoryview(block)
+        while view:
+            take = view[: size - spool.length]
+            spool.write(take)
+            view = view[len(take) :]
+            if spool.length == size:
+                yield spool
+                spool.reset()
+
+
+class S3PartWriter(_SpooledWriter):
+    """Spools one indexed chunk; `commit` sends it as a part, or as a piece when small."""
+
+    _kind = "part"
+
+    def __init__(self, store: PartSink, loc: S3Location, index: int, offset: int, length: int):
+        super().__init__(store, loc, length)
+        self._index, self._offset = index, offset
 
     def write(self, blocks: Sequence[bytes]) -> None:
         """Add `blocks` to the spooled part."""
-        spool = self._open()
-        if spool.length + sum(len(b) for b in blocks) > self._length:
-            raise StorageError("part overflows its declared length")
+        spool = self._take(blocks)
         for block in blocks:
             spool.write(block)
 
-    def commit(self) -> None:
-        """Send the part (or piece); once S3 has answered, it is durable."""
-        spool = self._open()
-        self._spool = None
-        try:
-            if spool.length >= self._store.limits.min_part_size:
-                self._store.upload_part(self._loc, self._index + 1, spool)
-            else:
-                piece = self._loc.piece(self._offset, self._offset + spool.length)
-                self._store.put_object(piece, spool)
-        finally:
-            spool.close()
-
-    def abort(self) -> None:
-        """Drop the spooled bytes: nothing was sent."""
-        spool, self._spool = self._spool, None
-        if spool is not None:
-            spool.close()
+    def _send(self, spool: Spool) -> None:
+        if spool.length >= self._store.limits.min_part_size:
+            self._store.upload_part(self._loc, self._index + 1, spool)
+        else:
+            piece = self._loc.piece(self._offset, self._offset + spool.length)
+            self._store.put_object(piece, spool)
 
 
-class S3AppendWriter:
-    """Appends at `offset`: full parts go out as they fill, the rest becomes a piece."""
+class S3AppendWriter(_SpooledWriter):
+    """Appends at `offset`: full parts go out as they fill, the rest becomes a piece.
+
+    `abort` drops only the unsent bytes; parts already sent are rewritten by the next append.
+    """
+
+    _kind = "append"
 
     def __init__(self, store: PartSink, loc: S3Location, offset: int, max_length: int):
-        self._store, self._loc = store, loc
+        super().__init__(store, loc, max_length)
         self._size = loc.part_size
         self._base = offset - offset % self._size
-        self._room = max_length
-        self._spool: Spool | None = Spool(store.spool_dir)
         if offset > self._base:
             # The bytes since the last full part live in a piece: start the part with them.
+            spool = self._open()
             try:
                 for block in store.read(loc.piece(self._base, offset)):
-                    self._spool.write(block)
+                    spool.write(block)
             except FileNotFoundError as exc:
-                self._spool.close()
+                spool.close()
                 raise StorageError(f"the bytes before offset {offset} are gone") from exc
-
-    def _open(self) -> Spool:
-        if self._spool is None:
-            raise StorageError("the append is already committed or aborted")
-        return self._spool
 
     def write(self, blocks: Sequence[bytes]) -> None:
         """Add `blocks`, sending each part as soon as it is full."""
-        spool = self._open()
-        if sum(len(b) for b in blocks) > self._room:
-            raise StorageError("append overflows its declared length")
-        for block in blocks:
-            view = memoryview(block)
-            self._room -= len(view)
-            while view:
-                take = view[: self._size - spool.length]
-                spool.write(take)
-                view = view[len(take) :]
-                if spool.length == self._size:
-                    self._store.upload_part(self._loc, self._base // self._size + 1, spool)
-                    spool.reset()
-                    self._base += self._size
+        for full in fill_parts(self._take(blocks), blocks, self._size):
+            self._store.upload_part(self._loc, self._base // self._size + 1, full)
+            self._base += self._size
 
-    def commit(self) -> None:
+    def _send(self, spool: Spool) -> None:
         """Keep what did not fill a part as the piece after the last part."""
-        spool = self._open()
-        self._spool = None
-        try:
-            if spool.length:
-                piece = self._loc.piece(self._base, self._base + spool.length)
-                self._store.put_object(piece, spool)
-        finally:
-            spool.close()
-
-    def abort(self) -> None:
-        """Drop the unsent bytes; parts already sent are rewritten by the next append."""
-        spool, self._spool = self._spool, None
-        if spool is not None:
-            spool.close()
+        if spool.length:
+            piece = self._loc.piece(self._base, self._base + spool.length)
+            self._store.put_object(piece, spool)

@@ -19,6 +19,7 @@ from tests.helpers import (
     CHUNK,
     Server,
     create_upload,
+    gate_params,
     random_file,
     read_chunk,
     sign_up,
@@ -28,11 +29,6 @@ from tests.helpers import (
 )
 
 ALGORITHMS = ["md5", "sha1", "sha256", "sha512", "blake2b", "blake3"]
-
-
-def _gate(tmp_path: Path, **extra: Any) -> dict[str, Any]:
-    """Params of the test-gate processor: the job runs until `gate` exists."""
-    return {"gate": str(tmp_path / "gate"), "starts": str(tmp_path / "starts"), **extra}
 
 
 def _starts(params: dict[str, Any]) -> int:
@@ -199,7 +195,7 @@ def test_output_download_honours_range(api: httpx.Client) -> None:
 def test_events_stream_progress_and_end_with_the_final_state(
     api: httpx.Client, tmp_path: Path
 ) -> None:
-    params = _gate(tmp_path)
+    params = gate_params(tmp_path)
     file = upload_small(api, b"gated", processor="test-gate", params=json.dumps(params))
     events: list[tuple[str, dict[str, Any]]] = []
     with api.stream("GET", f"/jobs/{file['job_id']}/events") as response:
@@ -224,7 +220,7 @@ def test_events_stream_progress_and_end_with_the_final_state(
 
 
 def test_cancel_a_running_job(api: httpx.Client, tmp_path: Path) -> None:
-    params = _gate(tmp_path)
+    params = gate_params(tmp_path)
     file = upload_small(api, b"to cancel", processor="test-gate", params=json.dumps(params))
     job_id = file["job_id"]
     _running(api, job_id, params)
@@ -241,7 +237,7 @@ def test_cancel_a_running_job(api: httpx.Client, tmp_path: Path) -> None:
 
 def test_cancel_a_queued_job_at_once(api: httpx.Client, tmp_path: Path) -> None:
     # Two gate jobs fill the pool (2 workers); a third waits in the queue.
-    params = _gate(tmp_path)
+    params = gate_params(tmp_path)
     blockers = [
         upload_small(api, b"b", processor="test-gate", params=json.dumps(params))["job_id"]
         for _ in range(2)
@@ -260,7 +256,7 @@ def test_cancel_a_queued_job_at_once(api: httpx.Client, tmp_path: Path) -> None:
 
 
 def test_processor_error_fails_the_job_with_its_message(api: httpx.Client, tmp_path: Path) -> None:
-    params = _gate(tmp_path, fail=True)
+    params = gate_params(tmp_path, fail=True)
     Path(params["gate"]).touch()
     file = upload_small(api, b"bad", processor="test-gate", params=json.dumps(params))
     job = wait_for_job(api, file["job_id"])
@@ -293,7 +289,7 @@ def test_jobs_survive_a_server_kill(
     start_server: Callable[..., Server], backend: str, tmp_path: Path
 ) -> None:
     server = start_server(backend)
-    params = _gate(tmp_path)
+    params = gate_params(tmp_path)
     with sign_up(server.url) as api:
         # Two running jobs fill the pool (2 workers) ...
         running = [
@@ -330,7 +326,7 @@ def test_a_stopped_server_gives_running_jobs_back(
     start_server: Callable[..., Server], backend: str, tmp_path: Path
 ) -> None:
     server = start_server(backend)
-    params = _gate(tmp_path)
+    params = gate_params(tmp_path)
     with sign_up(server.url) as api:
         job_id = upload_small(api, b"s", processor="test-gate", params=json.dumps(params))["job_id"]
         _running(api, job_id, params)
