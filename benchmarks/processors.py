@@ -248,13 +248,12 @@ def _child(argv: list[str]) -> None:
 def _context(source: Path, scratch: Path) -> RunningJob:
     """A `RunningJob` on a local file, with the configured DuckDB memory limit and threads."""
     from lfp.config import Settings
-    from lfp.processors.context import RunningJob
+    from lfp.processors.context import JobInput, RunningJob
 
     settings = Settings()
     scratch.mkdir(parents=True, exist_ok=True)
     return RunningJob(
-        input_path=source,
-        input_size=source.stat().st_size,
+        input=JobInput.local(source),
         filename=source.name,
         scratch_dir=scratch,
         memory_limit=settings.processor_memory_limit,

@@ -282,7 +282,8 @@ class Settings(BaseSettings):
 
     @property
     def work_dir(self) -> Path:
-        """Scratch space for running jobs (inputs fetched from remote stores, outputs)."""
+        """Scratch space for running jobs: outputs, DuckDB's spill, and input copies for
+        processors that ask for a path on a store without local files."""
         return self.data_dir / "work"
 
     @property

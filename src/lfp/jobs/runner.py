@@ -27,7 +27,7 @@ from lfp.files.models import FileState, StoredFile
 from lfp.jobs.models import Job, JobOutput, JobState
 from lfp.metrics import Metrics
 from lfp.processors.base import JobCancelled, ProcessorError
-from lfp.processors.context import ProgressSnapshot, RunningJob, StopReason
+from lfp.processors.context import JobInput, ProgressSnapshot, RunningJob, StopReason
 from lfp.processors.registry import Registry
 from lfp.storage import BlobStore
 
@@ -150,12 +150,8 @@ class JobRunner:
     def _execute(self, claim: JobClaim) -> None:
         scratch = self._settings.work_dir / f"{claim.job_id}-{claim.token.hex[:12]}"
         scratch.mkdir(parents=True, exist_ok=True)
-        local = self._store.local_path(claim.storage_key)
         run = RunningJob(
-            # A store without local files (or a worker that does not share the data dir's
-            # disk) gets a copy in scratch space; never write where the blob should be.
-            input_path=local if local is not None and local.exists() else scratch / "input",
-            input_size=claim.size,
+            input=self._input(claim),
             input_sha256=claim.sha256,
             filename=claim.filename,
             scratch_dir=scratch,
@@ -169,7 +165,6 @@ class JobRunner:
         try:
             if self._stopping.is_set():
                 run.stop("stopping")
-            self._fetch_input(claim, run)
             result = self._process(claim, run)
             run.check_cancelled()  # a stop that came as the processor returned
             heartbeat.stop()  # its last progress is written with the outcome instead
@@ -195,14 +190,16 @@ class JobRunner:
             error = f"processor {claim.processor} failed: {_describe(exc)}"
             self._end(claim, JobState.failed, error=error)
 
-    def _fetch_input(self, claim: JobClaim, run: RunningJob) -> None:
-        """Copy the input to scratch space when the store has no local file for it."""
-        if run.input_path.exists():
-            return
-        with open(run.input_path, "wb") as target:
-            for block in self._store.read(claim.storage_key, block_size=4 << 20):
-                run.check_cancelled()
-                target.write(block)
+    def _input(self, claim: JobClaim) -> JobInput:
+        """The claimed job's input: its local file, or else its blob, read from the store.
+
+        A worker that does not share the data dir's disk finds no local file and reads
+        through the store like a worker on S3 does.
+        """
+        local = self._store.local_path(claim.storage_key)
+        if local is not None and local.exists():
+            return JobInput(size=claim.size, path=local)
+        return JobInput.stored(self._store, claim.storage_key, claim.size)
 
     def _process(self, claim: JobClaim, run: RunningJob) -> dict[str, Any]:
         try:

@@ -1,10 +1,12 @@
 """What a processor is, and what it may use while it runs: the contract for plugins.
 
 A processor is a class with a `name`, a `description`, a pydantic `Params` model and a
-`run(job, params)` method. It reads its input from `job.input_path` (or `job.open_input()`),
-reports progress, checks for cancellation, writes named outputs into the paths
-`job.output(...)` hands out, and returns a JSON-able result. The runner publishes the
-outputs only when `run` returns, so a failed or cancelled job never leaves half an output.
+`run(job, params)` method. It reads its input through `job.open_input()` (a seekable file,
+streamed from the store when blobs are not local, as on S3) or through `job.input_path` (a
+local file, which on such a store costs a copy to worker disk first). It reports progress,
+checks for cancellation, writes named outputs into the paths `job.output(...)` hands out,
+and returns a JSON-able result. The runner publishes the outputs only when `run` returns,
+so a failed or cancelled job never leaves half an output.
 """
 
 from __future__ import annotations
@@ -48,7 +50,15 @@ class JobContext(Protocol):
 
     @property
     def input_path(self) -> Path:
-        """A local file holding the input's bytes (read-only)."""
+        """A local file holding the input's bytes (read-only).
+
+        On a store without local files (S3) the input is first copied to scratch space:
+        a processor that can read a stream should use `open_input()` instead.
+        """
+
+    @property
+    def input_local_path(self) -> Path | None:
+        """The input's own local file when the store keeps one (no copy made), else None."""
 
     @property
     def input_size(self) -> int:
@@ -79,7 +89,7 @@ class JobContext(Protocol):
         """How many threads a processor's engine may use (a setting)."""
 
     def open_input(self) -> IO[bytes]:
-        """The input, opened for reading in binary."""
+        """The input as a seekable binary file (streamed from the store when not local)."""
 
     def output(self, name: str, content_type: str) -> Path:
         """Where to write output `name`; it is published only if `run` returns."""

@@ -1,4 +1,4 @@
-"""`RunningJob`, the runner's `JobContext` of one run: a local input, scratch space, outputs."""
+"""`RunningJob`, the runner's `JobContext` of one run: its input, scratch space, outputs."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import IO, Literal
 
 from lfp.db.engine import Database
 from lfp.processors.base import JobCancelled, Output
+from lfp.storage import BlobStore, open_blob
 
 log = logging.getLogger(__name__)
 
@@ -25,16 +26,46 @@ StopReason = Literal["cancelled", "stopping", "lost"]
 ProgressSnapshot = tuple[int, int | None, str]
 
 
+# Bytes copied per block when a processor asks for a local copy of a stored input.
+_COPY_BLOCK = 4 << 20
+
+
+@dataclass(frozen=True)
+class JobInput:
+    """Where a run's input is: a local file, or a blob of a store without local files."""
+
+    size: int
+    path: Path | None = None
+    store: BlobStore | None = None
+    key: str = ""
+
+    @classmethod
+    def local(cls, path: Path) -> JobInput:
+        """The local file at `path`."""
+        return cls(size=path.stat().st_size, path=path)
+
+    @classmethod
+    def stored(cls, store: BlobStore, key: str, size: int) -> JobInput:
+        """Blob `key` of `store`, `size` bytes long, read from the store as it is needed."""
+        return cls(size=size, store=store, key=key)
+
+    def open(self) -> IO[bytes]:
+        """The input as a seekable binary file (streamed from the store if not local)."""
+        if self.path is not None:
+            return open(self.path, "rb")
+        assert self.store is not None, "a JobInput is a path or a stored blob"
+        return open_blob(self.store, self.key, self.size)
+
+
 @dataclass(eq=False)
 class RunningJob:
     """The `JobContext` of one run: input, scratch space, outputs, progress and cancel.
 
     The runner makes one per run; benchmarks and tests use it to run a processor on a
-    local file directly.
+    file or blob directly.
     """
 
-    input_path: Path
-    input_size: int
+    input: JobInput
     filename: str
     scratch_dir: Path
     memory_limit: str = "512MB"
@@ -46,10 +77,33 @@ class RunningJob:
     _progress: ProgressSnapshot | None = None
     _callbacks: list[Callable[[], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _copy: Path | None = None
+    # Not `_lock`, which a stop takes: a cancel must get through while a copy is made.
+    _copy_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def input_size(self) -> int:
+        """The input's size in bytes."""
+        return self.input.size
+
+    @property
+    def input_local_path(self) -> Path | None:
+        """The input's own local file, if it has one (no copy is made)."""
+        return self.input.path
+
+    @property
+    def input_path(self) -> Path:
+        """A local file holding the input: its own, or a copy in scratch made on first use."""
+        if self.input.path is not None:
+            return self.input.path
+        with self._copy_lock:
+            if self._copy is None:
+                self._copy = self._copy_input()
+            return self._copy
 
     def open_input(self) -> IO[bytes]:
-        """The input, opened for reading in binary."""
-        return open(self.input_path, "rb")
+        """The input as a seekable binary file, streamed from the store when not local."""
+        return self.input.open()
 
     def output(self, name: str, content_type: str) -> Path:
         """Where to write output `name` (a plain file name); published if `run` returns."""
@@ -83,6 +137,15 @@ class RunningJob:
             stopped = self.stop_reason is not None
         if stopped:
             callback()
+
+    def _copy_input(self) -> Path:
+        """Copy the stored input into scratch space (a processor asked for a path)."""
+        target = self.scratch_dir / "input"
+        with self.open_input() as source, open(target, "wb") as copy:
+            while block := source.read(_COPY_BLOCK):
+                self.check_cancelled()
+                copy.write(block)
+        return target
 
     def stop(self, reason: StopReason) -> None:
         """Ask the processor to stop (from the heartbeat or a shutting down executor)."""

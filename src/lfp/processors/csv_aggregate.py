@@ -115,13 +115,13 @@ class CsvAggregateProcessor(Processor):
 
     def run(self, job: JobContext, params: CsvAggregateParams) -> dict[str, Any]:
         """Write the aggregate; the counts of rows read and groups written."""
-        header = read_header(job.input_path, params.delimiter)
+        header = read_header(job.open_input, params.delimiter)
         header.require([*params.group_by, *(a.column for a in params.aggregates)])
-        plan = _Plan(CsvSource(job.input_path, header, params.delimiter), params)
         extension = params.output_format
         content_type = PARQUET_CONTENT_TYPE if extension == "parquet" else CSV_CONTENT_TYPE
         output = job.output(f"aggregate.{extension}", content_type)
         with removed_on_failure(output), Engine(job) as engine:
+            plan = _Plan(CsvSource(engine.input, header, params.delimiter), params)
             engine.run(plan.aggregate(), plan.source, progress=(0.0, 0.8))
             stats = engine.run(plan.stats())[0]
             engine.run(plan.copy(stats, str(output), extension), progress=(0.8, 1.0))

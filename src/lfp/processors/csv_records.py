@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from lfp.processors.base import ProcessorError
 
@@ -23,7 +22,7 @@ class Record:
 
 
 class CsvRecords:
-    """The records of an RFC 4180 CSV file (UTF-8, optional BOM, CRLF or LF line ends).
+    """The records of an RFC 4180 CSV (UTF-8, optional BOM, CRLF or LF line ends), streamed.
 
     Quoted fields may hold commas, quotes and line breaks; each record names the line it
     starts on. A record that is not valid CSV comes with `error` set, and reading goes on
@@ -31,14 +30,14 @@ class CsvRecords:
     `ProcessorError` naming the line. `bytes_read` tells how far the reading has got.
     """
 
-    def __init__(self, path: Path, delimiter: str = ",") -> None:
-        self.path = path
+    def __init__(self, open_input: Callable[[], IO[bytes]], delimiter: str = ",") -> None:
+        self._open = open_input
         self.delimiter = delimiter
         self.bytes_read = 0
         self._lines_read = 0
 
     def __iter__(self) -> Iterator[Record]:
-        with open(self.path, "rb") as source:
+        with self._open() as source:
             reader = csv.reader(self._lines(source), delimiter=self.delimiter, strict=True)
             while True:
                 line = self._lines_read + 1

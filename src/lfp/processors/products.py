@@ -89,7 +89,7 @@ def _products(
 
     A bad row raises ProcessorError, or with `on_bad_row=skip` is recorded and left out.
     """
-    records = CsvRecords(job.input_path)
+    records = CsvRecords(job.open_input)
     reported = _reporting(job, records)
     order = _header(next(reported, None))
     yield from parse_rows(

@@ -54,13 +54,13 @@ class SongPlaysProcessor(Processor):
 
     def run(self, job: JobContext, params: NoParams) -> dict[str, Any]:
         """Write `song-plays.csv`; the counts of rows read and written and of songs."""
-        header = read_header(job.input_path, ",")
+        header = read_header(job.open_input, ",")
         _require(header)
         output = job.output(OUTPUT, CSV_CONTENT_TYPE)
         with removed_on_failure(output), Engine(job) as engine:
-            rows_read, songs, song_type = _songs(engine, CsvSource(job.input_path, header))
+            rows_read, songs, song_type = _songs(engine, CsvSource(engine.input, header))
             source = CsvSource(
-                path=job.input_path,
+                input=engine.input,
                 header=header,
                 types={"Song": Typed(song_type, "a song name"), "Date": Typed("DATE", _DATE)},
                 checks=_CHECKS,

@@ -78,7 +78,7 @@ class _Load:
     def __init__(self, job: JobContext, params: TitlesParams) -> None:
         self.job = job
         self.params = params
-        self.records = CsvRecords(job.input_path)
+        self.records = CsvRecords(job.open_input)
         self.counts = LoadCounts()
         self.stamp = utcnow()  # updated_at of every row this load writes
 

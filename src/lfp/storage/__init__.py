@@ -3,6 +3,7 @@
 from lfp.storage.base import BlobStore, PartWriter, StorageError, StorageFull, StoreLimits
 from lfp.storage.local import LocalBlobStore
 from lfp.storage.memory import MemoryBlobStore
+from lfp.storage.reader import open_blob
 
 __all__ = [
     "BlobStore",
@@ -12,4 +13,5 @@ __all__ = [
     "StorageError",
     "StorageFull",
     "StoreLimits",
+    "open_blob",
 ]

@@ -26,9 +26,13 @@ def _write(tmp_path: Path, data: bytes) -> Path:
     return path
 
 
+def _records(path: Path) -> CsvRecords:
+    return CsvRecords(lambda: path.open("rb"))
+
+
 def test_records_name_the_line_they_start_on(tmp_path: Path) -> None:
     data = b'\xef\xbb\xbfa,b\r\n"x\r\ny",2\r\n\r\n"q""uote",3\r\n'
-    records = list(CsvRecords(_write(tmp_path, data)))
+    records = list(_records(_write(tmp_path, data)))
     assert records == [
         Record(1, ["a", "b"]),
         Record(2, ["x\r\ny", "2"]),
@@ -37,7 +41,7 @@ def test_records_name_the_line_they_start_on(tmp_path: Path) -> None:
 
 
 def test_a_record_that_is_not_csv_is_reported_and_reading_goes_on(tmp_path: Path) -> None:
-    records = list(CsvRecords(_write(tmp_path, b'a,b\n"x"y,1\nc,d\n')))
+    records = list(_records(_write(tmp_path, b'a,b\n"x"y,1\nc,d\n')))
     assert [(r.line, r.fields, r.error is not None) for r in records] == [
         (1, ["a", "b"], False),
         (2, [], True),
@@ -48,7 +52,7 @@ def test_a_record_that_is_not_csv_is_reported_and_reading_goes_on(tmp_path: Path
 def test_bytes_that_are_not_utf8_fail_naming_the_line(tmp_path: Path) -> None:
     path = _write(tmp_path, b"a,b\nc,d\ne,\xff\n")
     with pytest.raises(ProcessorError, match="line 3: not valid UTF-8"):
-        list(CsvRecords(path))
+        list(_records(path))
 
 
 def test_skipped_rows_are_all_counted_and_the_first_1000_listed() -> None:

@@ -17,6 +17,7 @@ import duckdb
 
 from lfp.processors.base import JobCancelled, JobContext, ProcessorError
 from lfp.processors.duckdb_csv.errors import explain
+from lfp.processors.duckdb_csv.input import job_input
 from lfp.processors.duckdb_csv.source import CsvSource
 from lfp.processors.duckdb_csv.sql import sql_string
 
@@ -63,6 +64,8 @@ class Engine:
         try:
             for setting in settings:
                 self.connection.execute(setting)
+            self.input = job_input(job, self.connection)
+            """The job's input, as queries on this connection read it."""
         except BaseException:
             self.connection.close()
             raise

@@ -41,10 +41,10 @@ def explain(source: CsvSource, connection: duckdb.DuckDBPyConnection) -> Process
     if bad_row is not None:
         number, newlines_before = bad_row[0], bad_row[1]
         bad_line = line_of_row(
-            source.path, source.header, source.delimiter, number, newlines_before
+            source.input.open, source.header, source.delimiter, number, newlines_before
         )
     if reject is not None:
-        reject_line = line_at(source.path, int(reject[0]))
+        reject_line = line_at(source.input.open, int(reject[0]))
         # Rows the reader rejected are not numbered, so a bad row after them seems
         # earlier than it is, but never earlier than the first of them.
         if bad_line is None or reject_line <= bad_line:

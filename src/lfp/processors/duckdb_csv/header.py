@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import IO
 
 from lfp.processors.base import ProcessorError
 
@@ -63,13 +63,13 @@ class CsvHeader:
         return ProcessorError(f"{subject} not in the header (line 1), which has: {self.describe()}")
 
 
-def read_header(path: Path, delimiter: str) -> CsvHeader:
-    """The header of the CSV at `path` (UTF-8, optional BOM); ProcessorError if unreadable.
+def read_header(open_input: Callable[[], IO[bytes]], delimiter: str) -> CsvHeader:
+    """The header of the CSV `open_input` opens (UTF-8, optional BOM); ProcessorError if not.
 
     Read here rather than by DuckDB so a wrong header is reported before any work starts,
     and so the queries can name columns by position whatever the header holds.
     """
-    with open(path, "rb") as source:
+    with open_input() as source:
         raw = source.read(_HEADER_LIMIT + 1)
     raw = raw.removeprefix(_BOM)
     if not raw.strip(b"\r\n"):

@@ -6,16 +6,20 @@ Lines are 1-based and the header is line 1, as every message about the input cou
 from __future__ import annotations
 
 import csv
-from pathlib import Path
+import io
+from collections.abc import Callable
+from typing import IO
 
 from lfp.processors.duckdb_csv.header import CsvHeader
+
+Opener = Callable[[], IO[bytes]]
 
 _READ_BLOCK = 4 << 20
 
 
-def line_at(path: Path, position: int) -> int:
+def line_at(open_input: Opener, position: int) -> int:
     """The line of the row DuckDB's reader says begins at byte `position`."""
-    with open(path, "rb") as source:
+    with open_input() as source:
         # DuckDB's offset is that of the row's first byte or the byte after it (it differs
         # with the line ending and the buffer); a row never begins with a line end, so the
         # byte before the offset tells which.
@@ -36,7 +40,7 @@ def line_at(path: Path, position: int) -> int:
 
 
 def line_of_row(
-    path: Path, header: CsvHeader, delimiter: str, number: int, newlines_before: int
+    open_input: Opener, header: CsvHeader, delimiter: str, number: int, newlines_before: int
 ) -> int:
     """The line data row `number` (1-based) starts on.
 
@@ -44,17 +48,17 @@ def line_of_row(
     """
     # DuckDB skips blank lines, which are lines all the same; only a walk through the
     # file counts them. (With a single column a blank line is a row: no walk needed.)
-    if len(header.names) > 1 and _has_blank_line(path):
-        walked = _walk_to_row(path, delimiter, number)
+    if len(header.names) > 1 and _has_blank_line(open_input):
+        walked = _walk_to_row(open_input, delimiter, number)
         if walked is not None:
             return walked
     return header.lines + number + newlines_before
 
 
-def _walk_to_row(path: Path, delimiter: str, number: int) -> int | None:
+def _walk_to_row(open_input: Opener, delimiter: str, number: int) -> int | None:
     """The line data row `number` starts on, by reading records up to it; None if unreadable."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as text:
+        with io.TextIOWrapper(open_input(), encoding="utf-8-sig", newline="") as text:
             reader = csv.reader(text, delimiter=delimiter)
             records = -1  # the header is record 0
             ended = 0  # the line the record before ended on
@@ -69,9 +73,9 @@ def _walk_to_row(path: Path, delimiter: str, number: int) -> int | None:
     return None
 
 
-def _has_blank_line(path: Path) -> bool:
+def _has_blank_line(open_input: Opener) -> bool:
     """Whether the file holds an empty line (possibly inside a quoted value)."""
-    with open(path, "rb") as source:
+    with open_input() as source:
         tail = b""
         while block := source.read(_READ_BLOCK):
             # Two bytes carried over so a blank line across a block boundary is seen.

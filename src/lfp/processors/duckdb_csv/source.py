@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from lfp.processors.duckdb_csv.header import CsvHeader
+from lfp.processors.duckdb_csv.input import CsvInput
 from lfp.processors.duckdb_csv.sql import sql_string
 
 # The message of the error() a checked scan raises on a bad row; only ever read by us.
@@ -42,7 +42,7 @@ class CsvSource:
     `column(name)`. Columns not in `types` are read as text (NULL when empty).
     """
 
-    path: Path
+    input: CsvInput
     header: CsvHeader
     delimiter: str = ","
     types: Mapping[str, Typed] = field(default_factory=dict)
@@ -61,7 +61,7 @@ class CsvSource:
             for i in range(1, len(self.header.names) + 1)
         )
         options = [
-            sql_string(str(self.path)),
+            sql_string(self.input.location),
             "header = true",
             "auto_detect = false",  # every option is set: nothing guessed from a sample
             f"delim = {sql_string(self.delimiter)}",
