@@ -5,16 +5,35 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import pytest
+
+from tests.conftest import IN_CI
 from tests.helpers import wait_until
 
 # Celery logs "<node name> ready." (lfp's node names are lfp-<pid>@<host>) once the worker
 # consumes its queue: from then on it takes jobs.
-READY = re.compile(rb"\S+@\S+ ready\.")
+READY = re.compile(rb"(\S+@\S+) ready\.")
+
+
+def require_broker(url: str) -> None:
+    """Skip the test when the broker at `url` cannot be reached; in CI, fail it instead."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 0
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            return
+    except OSError as exc:
+        reason = f"{parts.scheme} broker at {host}:{port} is not reachable ({exc})"
+    if IN_CI:
+        pytest.fail(f"{reason}; CI must test the Celery executor on it")
+    pytest.skip(reason)
 
 
 @dataclass
@@ -96,3 +115,7 @@ class Worker:
     def log(self) -> str:
         """The worker's output so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def node_names(self) -> list[str]:
+        """The Celery node names the worker's log says it was ready as, one per start."""
+        return [m.decode() for m in READY.findall(self.log().encode())]

@@ -12,13 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import blake3
 import httpx
@@ -26,9 +24,9 @@ import pytest
 
 from lfp.config import Settings
 from lfp.jobs.celery import VERIFY_FILE, celery_app
-from tests.conftest import BASE_ENV, IN_CI
+from tests.conftest import BASE_ENV
 from tests.helpers import Server, wait_until
-from tests.workers import Worker
+from tests.workers import Worker, require_broker
 
 T = TypeVar("T")
 
@@ -97,16 +95,6 @@ class Gate:
         self.path.touch()
 
 
-def _broker_unreachable(url: str) -> str | None:
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 0
-    try:
-        with socket.create_connection((host, port), timeout=3):
-            return None
-    except OSError as exc:
-        return f"{parts.scheme} broker at {host}:{port} is not reachable ({exc})"
-
-
 def _purge(url: str) -> None:
     """Drop messages left in the jobs queue by earlier runs, so each run starts clean."""
     app = celery_app(Settings(broker_url=url, job_queue=QUEUE))
@@ -120,11 +108,7 @@ def _purge(url: str) -> None:
 def broker_url(request: pytest.FixtureRequest) -> str:
     """A reachable broker with an empty jobs queue (a CI run fails when it is missing)."""
     url = BROKERS[str(request.param)]
-    reason = _broker_unreachable(url)
-    if reason:
-        if IN_CI:
-            pytest.fail(f"{reason}; CI must test the Celery executor on it")
-        pytest.skip(reason)
+    require_broker(url)
     _purge(url)
     return url
 
