@@ -111,15 +111,24 @@ class S3BlobStore:
         )
         return str(answer["ETag"])
 
-    def put_object(self, key: str, spool: Spool) -> None:
-        """Store `spool` as the object `key`."""
+    def put_piece(self, loc: S3Location, start: int, spool: Spool) -> None:
+        """Store `spool` as the piece at `start`; UploadGone if the blob was deleted.
+
+        A piece is an object of its own, which S3 would take whether or not the multipart
+        upload is still there. Looking after the put (not before) leaves no gap: a delete
+        that lists the pieces after this put removes it, and one before is seen here.
+        """
+        piece = loc.piece(start, start + spool.length)
         self._call(
             "put",
             self.client.put_object,
-            Key=self._object(key),
+            Key=self._object(piece),
             Body=spool.rewound(),
             ContentLength=spool.length,
         )
+        if not self._upload_exists(loc):
+            self._call("delete", self.client.delete_object, Key=self._object(piece))
+            raise UploadGone(f"staging blob {loc.key} is gone: the piece was not kept")
 
     # -- the protocol ----------------------------------------------------------------
 
@@ -204,6 +213,7 @@ class S3BlobStore:
         if size == 0:
             self._abort(loc)
             self._call("put", self.client.put_object, Key=self._object(loc.key), Body=b"")
+            self._delete_pieces(loc)  # an empty chunk's piece, say
             return
         parts = self._gather(loc, size)
         self._call(

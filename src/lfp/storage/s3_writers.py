@@ -24,8 +24,8 @@ class PartSink(Protocol):
     def upload_part(self, loc: S3Location, number: int, spool: Spool) -> str:
         """Send `spool` as part `number`."""
 
-    def put_object(self, key: str, spool: Spool) -> None:
-        """Store `spool` as the object `key`."""
+    def put_piece(self, loc: S3Location, start: int, spool: Spool) -> None:
+        """Store `spool` as the piece of the staging blob starting at byte `start`."""
 
     def read(
         self, key: str, start: int = 0, end: int | None = None, block_size: int = 1 << 20
@@ -160,8 +160,7 @@ class S3PartWriter(_SpooledWriter):
         if spool.length >= self._store.limits.min_part_size:
             self._store.upload_part(self._loc, self._index + 1, spool)
         else:
-            piece = self._loc.piece(self._offset, self._offset + spool.length)
-            self._store.put_object(piece, spool)
+            self._store.put_piece(self._loc, self._offset, spool)
 
 
 class S3AppendWriter(_SpooledWriter):
@@ -195,5 +194,4 @@ class S3AppendWriter(_SpooledWriter):
     def _send(self, spool: Spool) -> None:
         """Keep what did not fill a part as the piece after the last part."""
         if spool.length:
-            piece = self._loc.piece(self._base, self._base + spool.length)
-            self._store.put_object(piece, spool)
+            self._store.put_piece(self._loc, self._base, spool)

@@ -177,3 +177,25 @@ def test_put_file_and_check(store: S3BlobStore, tmp_path: Path, moto: MotoServer
     with pytest.raises(StorageError):
         missing.check()
     assert os.environ["AWS_ACCESS_KEY_ID"]  # found through the standard chain
+
+
+def test_a_small_write_to_a_deleted_staging_blob_is_refused_and_leaves_nothing(
+    store: S3BlobStore,
+) -> None:
+    ref = store.create_staging("uploads/a", 10, PART)
+    store.delete(ref)
+    writer = store.open_part(ref, 0, 0, 10)
+    writer.write([b"0123456789"])
+    with pytest.raises(StorageError, match="gone"):
+        writer.commit()
+    assert objects(store) == []  # the piece S3 took is removed again
+
+
+def test_publishing_an_empty_blob_leaves_only_the_empty_object(store: S3BlobStore) -> None:
+    ref = store.create_staging("uploads/empty", 0, PART)
+    writer = store.open_part(ref, 0, 0, 0)
+    writer.write([b""])
+    writer.commit()
+    store.publish(ref, "uploads/empty", 0)
+    assert objects(store) == ["some/prefix/uploads/empty"]
+    assert content(store, "uploads/empty") == b""
