@@ -86,7 +86,9 @@ class BlobStore(Protocol):
 
     def publish(self, staging_key: str, final_key: str, size: int) -> None:
         """Atomically make the first `size` bytes of the staging blob readable under
-        `final_key` (and the blob gone from staging). Publishing twice is harmless."""
+        `final_key` (and the blob gone from staging). Where a blob is published in place
+        (`final_key` is the staging blob's own key, as on S3) publishing again is harmless;
+        a store that moves the blob raises then, its staging blob being gone."""
 
     def put_file(self, key: str, path: Path) -> None:
         """Store the local file at `path` under `key` (the file may be moved away)."""
