@@ -64,8 +64,9 @@ class Engine:
         try:
             for setting in settings:
                 self.connection.execute(setting)
+            # The job's input as queries on this connection read it (by path, or
+            # through the store when it has no local file).
             self.input = job_input(job, self.connection)
-            """The job's input, as queries on this connection read it."""
         except BaseException:
             self.connection.close()
             raise
