@@ -9,12 +9,14 @@ import logging
 from collections.abc import AsyncIterator
 
 from anyio import to_thread
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi_offline import FastAPIOffline
-from starlette.middleware.cors import CORSMiddleware
+from sqlalchemy.exc import DBAPIError
+from starlette.responses import JSONResponse
 
 from lfp import __version__
 from lfp.auth.routes import router as auth_router
+from lfp.auth.throttle import LoginThrottle, ThrottlePolicy
 from lfp.bootstrap import Services, build_services
 from lfp.catalog.products.routes import router as products_router
 from lfp.catalog.titles.routes import router as titles_router
@@ -22,13 +24,16 @@ from lfp.config import Settings
 from lfp.db.migrate import upgrade
 from lfp.files.routes import router as files_router
 from lfp.health import router as health_router
-from lfp.http.problems import install_handlers
+from lfp.http.cors import install_cors
+from lfp.http.guard import RequestGuard
+from lfp.http.plain_json import PlainJsonProblems
+from lfp.http.problems import install_handlers, problem
 from lfp.http.request_metrics import RequestMetrics
 from lfp.jobs.routes import router as jobs_router
 from lfp.processors.routes import router as processors_router
 from lfp.uploads.dropzone.routes import router as dropzone_router
+from lfp.uploads.full_disk import is_disk_full, sweep_orphans
 from lfp.uploads.routes import router as uploads_router
-from lfp.uploads.tus.headers import REQUEST_HEADERS, RESPONSE_HEADERS
 from lfp.uploads.tus.middleware import TusMiddleware
 from lfp.uploads.tus.routes import router as tus_router
 
@@ -42,10 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await to_thread.run_sync(upgrade, settings.resolved_database_url)
-        background = [
-            asyncio.create_task(_sweep_expired(services)),
-            asyncio.create_task(_recover_jobs(services)),
-        ]
+        background = _start_background_work(services)
         try:
             yield
         finally:
@@ -67,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.services = services
     install_handlers(app)
+    _install_disk_full_handlers(app)
     api = APIRouter(prefix="/api/v1")
     api.include_router(auth_router)
     api.include_router(uploads_router)
@@ -80,29 +83,76 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api)
     app.include_router(health_router)
     # Inside the tus middleware, so it sees the method tus clients override.
+    # Innermost but for the routes: what it refuses is still counted, and CORS-wrapped.
+    app.add_middleware(
+        RequestGuard,
+        limits=settings,
+        json_exempt=(f"{api.prefix}/tus", f"{api.prefix}/files", f"{api.prefix}/dropzone"),
+        # These routes check their own fields (the catalogue's contract: 400, or 404 by id).
+        nul_exempt=(f"{api.prefix}/auth/", f"{api.prefix}/titles", f"{api.prefix}/products"),
+    )
+    # Outside the guard, so Dropzone shows the guard's refusals too (docs/api.md).
+    app.add_middleware(PlainJsonProblems, prefixes=(f"{api.prefix}{dropzone_router.prefix}",))
     app.add_middleware(RequestMetrics, metrics=services.metrics, prefixes=[api.prefix])
     app.add_middleware(TusMiddleware)
     if settings.cors_allowed_origins:
         # Outermost, so preflights are answered before anything asks for a token.
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_allowed_origins,
-            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=list(REQUEST_HEADERS),
-            expose_headers=list(RESPONSE_HEADERS),
-            max_age=86400,
-        )
+        install_cors(app, settings.cors_allowed_origins)
     return app
 
 
+def _install_disk_full_handlers(app: FastAPI) -> None:
+    """Answer a full disk met anywhere (a blob write, a SQLite or PostgreSQL write) with 507;
+    any other database or OS error stays a logged 500."""
+
+    async def answer(request: Request, exc: Exception) -> JSONResponse:
+        if is_disk_full(exc):
+            log.warning("disk full on %s %s: %s", request.method, request.url.path, exc)
+            return problem(
+                507,
+                "The server's disk is full, so this request could not be stored; nothing of "
+                "it was kept. Try again once space has been freed.",
+            )
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "The server failed; the error is logged.")
+
+    app.add_exception_handler(DBAPIError, answer)
+    app.add_exception_handler(OSError, answer)
+
+
+def _start_background_work(services: Services) -> list[asyncio.Task[None]]:
+    """The tasks that run as long as the app: sweeps, job recovery, forgetting old failures."""
+    return [
+        asyncio.create_task(_sweep_expired(services)),
+        asyncio.create_task(_recover_jobs(services)),
+        asyncio.create_task(_forget_login_failures(services)),
+    ]
+
+
 async def _sweep_expired(services: Services) -> None:
-    """Expire idle uploads every `sweep_interval_seconds`, for as long as the app runs."""
+    """Expire idle uploads and remove orphaned staging blobs, at startup and then every
+    `sweep_interval_seconds`, for as long as the app runs."""
     while True:
         try:
             while await to_thread.run_sync(services.uploads.expire) > 0:
                 pass
         except Exception:
             log.exception("sweeping expired uploads failed; trying again later")
+        try:
+            await to_thread.run_sync(sweep_orphans, services.db, services.store)
+        except Exception:
+            log.exception("sweeping orphaned staging blobs failed; trying again later")
+        await asyncio.sleep(services.settings.sweep_interval_seconds)
+
+
+async def _forget_login_failures(services: Services) -> None:
+    """Delete, every `sweep_interval_seconds`, the login counters whose failures are forgotten."""
+    throttle = LoginThrottle(services.db, ThrottlePolicy.from_settings(services.settings))
+    while True:
+        try:
+            await to_thread.run_sync(throttle.prune)
+        except Exception:
+            log.exception("forgetting old failed logins failed; trying again later")
         await asyncio.sleep(services.settings.sweep_interval_seconds)
 
 

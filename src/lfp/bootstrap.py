@@ -97,7 +97,9 @@ def build_store(settings: Settings) -> BlobStore:
     """The blob store `settings` name: an S3 bucket, or a local folder."""
     s3 = settings.s3_location
     if s3 is None:
-        return LocalBlobStore(settings.blob_dir, fsync=settings.fsync)
+        return LocalBlobStore(
+            settings.blob_dir, fsync=settings.fsync, reserve_bytes=settings.db_reserve_bytes
+        )
     from lfp.storage.s3 import S3BlobStore  # boto3 is imported only when S3 is used
 
     bucket, prefix = s3

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from lfp.limits import RequestLimits
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -58,8 +60,11 @@ def _stated(value: object) -> str:
     return str(value)
 
 
-class Settings(BaseSettings):
-    """Every tunable of the service. Each field's description states its default."""
+class Settings(RequestLimits):
+    """Every tunable of the service. Each field's description states its default.
+
+    The request limits (`RequestLimits`) are kept in `lfp.limits`.
+    """
 
     model_config = SettingsConfigDict(env_prefix="LFP_", env_file=".env", extra="ignore")
 
@@ -124,6 +129,14 @@ class Settings(BaseSettings):
         shown="1 GiB",
         ge=0,
     )
+    db_reserve_bytes: int = _setting(
+        16 * MiB,
+        "Free space a local store keeps back while a file of unknown size streams in: a "
+        "write that would leave less is refused with 507, so that the metadata database on "
+        "the same disk can still record the abort.",
+        shown="16 MiB",
+        ge=0,
+    )
     fsync: bool = _setting(
         True,
         "Flush each chunk to disk before acknowledging it, so an acknowledged chunk survives "
@@ -136,6 +149,31 @@ class Settings(BaseSettings):
     )
     token_lifetime_seconds: int = _setting(
         7 * 24 * 3600, "Access token lifetime.", shown="604800 (7 days)", gt=0
+    )
+    login_account_failures: int = _setting(
+        5,
+        "Failed logins one client address may make for one account before it must wait "
+        "(429 with Retry-After); other addresses are not held up.",
+        ge=1,
+    )
+    login_address_failures: int = _setting(
+        100,
+        "Failed logins one client address may make, whatever the accounts, before it must wait.",
+        ge=1,
+    )
+    login_backoff_seconds: float = _setting(
+        60.0,
+        "The wait after the limit is reached; it doubles with each further failure.",
+        gt=0,
+    )
+    login_backoff_max_seconds: float = _setting(
+        900.0, "The longest wait, however many failures followed.", gt=0
+    )
+    login_failure_window_seconds: float = _setting(
+        3600.0,
+        "Failed logins are forgotten this long after the last one (a successful login "
+        "forgets the account's at once).",
+        gt=0,
     )
     executor: Literal["local", "celery"] | None = _setting(
         None,
@@ -258,6 +296,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "chunk sizes must satisfy min_chunk_size <= default_chunk_size <= max_chunk_size"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _login_backoff_capped_above_its_start(self) -> Settings:
+        if self.login_backoff_max_seconds < self.login_backoff_seconds:
+            raise ValueError("login_backoff_max_seconds must be at least login_backoff_seconds")
         return self
 
     @model_validator(mode="after")

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Any
+
+from fastapi import APIRouter, Request, status
 
 from lfp.auth.schemas import LoginRequest, SignupRequest, TokenResponse, UserOut
+from lfp.auth.service import log_in
+from lfp.auth.throttle import LoginThrottle, LoginThrottled, ThrottlePolicy
 from lfp.auth.tokens import issue_token
 from lfp.deps import AppServices, CurrentUser
-from lfp.errors import NotAuthenticated
+from lfp.http.problems import HttpProblem
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+_THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "Too many failed logins from this address (for this account, or at "
+        "all); the `Retry-After` header says when to try again.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    }
+}
 
 
 @router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=UserOut)
@@ -19,12 +31,17 @@ def signup(body: SignupRequest, services: AppServices) -> UserOut:
     return UserOut.model_validate(user)
 
 
-@router.post("/login", response_model=TokenResponse)
-def login(body: LoginRequest, services: AppServices) -> TokenResponse:
-    """Exchange email and password for a bearer token."""
-    user = services.users.authenticate(body.email, body.password)
-    if user is None:
-        raise NotAuthenticated("email or password is wrong")
+@router.post("/login", response_model=TokenResponse, responses=_THROTTLED)
+def login(body: LoginRequest, request: Request, services: AppServices) -> TokenResponse:
+    """Exchange email and password for a bearer token. 429 after too many failures."""
+    throttle = LoginThrottle(services.db, ThrottlePolicy.from_settings(services.settings))
+    # The socket peer, or the client a trusted proxy names (uvicorn's proxy headers).
+    address = request.client.host if request.client else ""
+    try:
+        user = log_in(services.users, throttle, body.email, body.password, address)
+    except LoginThrottled as exc:
+        headers = {"Retry-After": str(exc.retry_after)}
+        raise HttpProblem(429, exc.detail, extra=exc.extra, headers=headers) from None
     lifetime = services.settings.token_lifetime_seconds
     token = issue_token(user.id, services.jwt_secret, lifetime)
     return TokenResponse(access_token=token, expires_in=lifetime)

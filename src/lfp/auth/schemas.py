@@ -32,6 +32,14 @@ class LoginRequest(BaseModel):
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)
 
+    @field_validator("email")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        # No account's email holds one (signup refuses it), and PostgreSQL refuses it in text.
+        if "\x00" in value:
+            raise ValueError("email must not contain a NUL character")
+        return value
+
 
 class TokenResponse(BaseModel):
     """A bearer token and how many seconds it stays valid."""

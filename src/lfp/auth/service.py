@@ -9,8 +9,9 @@ from sqlalchemy.exc import IntegrityError
 
 from lfp.auth.models import User
 from lfp.auth.passwords import hash_password, verify_password
+from lfp.auth.throttle import LoginThrottle
 from lfp.db.engine import Database
-from lfp.errors import Conflict
+from lfp.errors import Conflict, NotAuthenticated
 
 
 class UserService:
@@ -34,8 +35,8 @@ class UserService:
     def authenticate(self, email: str, password: str) -> User | None:
         """The user whose credentials these are, or None (unknown email or wrong password)."""
         user = None
-        # No account's email holds a NUL (signup refuses one), and PostgreSQL refuses it in
-        # a query: such an email is simply unknown, checked with the same work as any other.
+        # The API refuses an email with a NUL (422); another caller's is simply unknown,
+        # checked with the same work as any other (PostgreSQL refuses NUL in a query).
         if "\x00" not in email:
             with self._db.read() as session:
                 user = session.scalar(select(User).where(User.email == email.strip().lower()))
@@ -47,3 +48,19 @@ class UserService:
         """The user with this id, if any."""
         with self._db.read() as session:
             return session.get(User, user_id)
+
+
+def log_in(
+    users: UserService, throttle: LoginThrottle, email: str, password: str, address: str
+) -> User:
+    """The user these credentials are for, sent from client `address`.
+
+    Raises `LoginThrottled` without checking the password when a limit is reached, and
+    `NotAuthenticated` (counted as a failure) when the email or password is wrong.
+    """
+    attempt = throttle.begin(email, address)
+    user = users.authenticate(email, password)
+    if user is None:
+        raise NotAuthenticated("email or password is wrong")
+    throttle.succeeded(attempt)
+    return user

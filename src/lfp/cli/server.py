@@ -25,6 +25,7 @@ def serve(
     import uvicorn
 
     from lfp.app import create_app
+    from lfp.http.connections import uvicorn_options
 
     settings = _settings()
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
@@ -41,6 +42,7 @@ def serve(
         port=settings.port,
         log_level="info",
         timeout_graceful_shutdown=5,
+        **uvicorn_options(settings),
     )
 
 

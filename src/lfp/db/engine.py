@@ -8,6 +8,7 @@ inside it, so that no caller has to remember to do it afterwards, and a rollback
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -15,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from lfp.errors import Unprocessable
 
 _WRITE = "lfp_write"
 _AFTER_COMMIT = "lfp_after_commit"
@@ -38,6 +41,7 @@ class Database:
             _tune_sqlite(self.engine)
         else:
             self.engine = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+            _refuse_nul_text(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time. Its own busy handler waits by sleeping in growing
         # steps (up to 100 ms), which stalls parallel chunk uploads; a lock in the process
@@ -80,6 +84,27 @@ def after_commit(session: Session, action: Callable[[], object]) -> None:
     if actions is None:
         raise RuntimeError("after_commit needs a session from Database.write()")
     actions.append(action)
+
+
+def _refuse_nul_text(engine: Engine) -> None:
+    """Refuse, before PostgreSQL does, a text value holding a NUL character.
+
+    PostgreSQL cannot store U+0000 in text and fails the statement with a server error;
+    this makes it a 422 naming the value's parameter. Requests are checked for NUL where
+    they are read (`lfp.http.guard`, the form reader, tus metadata); this is the net
+    under those checks. Bulk writes (`executemany`) are left to their own checks.
+    """
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _check(
+        _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, many: bool
+    ) -> None:
+        if many or not isinstance(parameters, dict):
+            return
+        for name, value in parameters.items():
+            if isinstance(value, str) and "\x00" in value:
+                field = re.sub(r"_+[0-9]+$", "", str(name))
+                raise Unprocessable(f"{field} contains a NUL character, which cannot be stored")
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MAX_BOUNDARY_LENGTH, MultipartParser, parse_options_header
 
-from lfp.errors import BadRequest, Unprocessable
+from lfp.errors import BadRequest, TooLarge, Unprocessable
+from lfp.limits import RequestLimits, current_limits
+from lfp.text import NUL, shown
 from lfp.uploads.schemas import media_type_or_none
 
 FILE_PART = {"file": {"type": "string", "format": "binary"}}
@@ -87,7 +89,10 @@ class _Events:
                 raise BadRequest(f"malformed multipart body: {exc}") from None
             for event in self._drain():
                 yield event
-        self._parser.finalize()
+        try:
+            self._parser.finalize()
+        except Exception as exc:
+            raise BadRequest(f"malformed multipart body: {exc}") from None
         for event in self._drain():
             yield event
 
@@ -99,13 +104,19 @@ class _Events:
 class MultipartReader:
     """Finds the file part of a form, keeping the small text fields before it.
 
-    Text fields are kept up to `max_field_bytes` each and `max_fields` in all; longer or
-    further ones are dropped, so a form cannot make the server hold much of it in memory.
+    A form may have `max_form_parts` parts before its file part, each text field at most
+    `max_form_field_bytes` (else 413), and no NUL character in a field or in the file's
+    name, which is at most `max_filename_length` characters (else 422). The limits are
+    the request's (`lfp.http.guard.current_limits`) unless the reader is given its own.
     """
 
-    def __init__(self, *, max_field_bytes: int = 8192, max_fields: int = 100) -> None:
-        self.max_field_bytes = max_field_bytes
-        self.max_fields = max_fields
+    def __init__(self, *, limits: RequestLimits | None = None) -> None:
+        self._limits = limits
+
+    @property
+    def limits(self) -> RequestLimits:
+        """The limits in force: the reader's own, else the request's, else the defaults."""
+        return self._limits or current_limits()
 
     async def file_field(
         self, content_type: str | None, body: AsyncIterator[bytes], field_name: str = "file"
@@ -118,39 +129,63 @@ class MultipartReader:
         boundary = options.get(b"boundary")
         if kind != b"multipart/form-data" or not boundary:
             raise Unprocessable("send the file as multipart/form-data with a `file` field")
+        if len(boundary) > MAX_BOUNDARY_LENGTH:
+            raise BadRequest(
+                f"the multipart boundary is {len(boundary)} characters long; at most "
+                f"{MAX_BOUNDARY_LENGTH} are accepted (RFC 2046 advises at most 70)"
+            )
         events = _Events(boundary).stream(body)
         fields: dict[str, str] = {}
         async for part in self._parts(events, fields):
             disposition = part.disposition
             if disposition.get(b"name", b"").decode("utf-8", "replace") == field_name:
-                return _file_field(part, events, fields)
+                return _file_field(part, events, fields, self.limits.max_filename_length)
         raise Unprocessable(f"the form has no `{field_name}` file field")
 
     async def _parts(
         self, events: AsyncIterator[_Event], fields: dict[str, str]
     ) -> AsyncIterator[_Part]:
         """Each part's start; text fields met on the way are collected into `fields`."""
+        limits = self.limits
         current: tuple[str, bytearray] | None = None
+        parts = 0
         async for kind, value in events:
             if kind == "data" and current is not None:
                 assert isinstance(value, bytes)
-                if len(current[1]) + len(value) <= self.max_field_bytes:
-                    current[1].extend(value)
-                else:
-                    current = None
+                current[1].extend(value)
+                if len(current[1]) > limits.max_form_field_bytes:
+                    raise TooLarge(
+                        f"form field `{shown(current[0])}` is over "
+                        f"{limits.max_form_field_bytes} bytes (LFP_MAX_FORM_FIELD_BYTES)"
+                    )
             elif kind == "end" and current is not None:
-                if len(fields) < self.max_fields:
-                    fields[current[0]] = current[1].decode("utf-8", "replace")
+                fields[current[0]] = _field_text(*current)
                 current = None
             elif kind == "begin":
                 assert isinstance(value, _Part)
                 yield value
+                parts += 1
+                if parts > limits.max_form_parts:
+                    raise TooLarge(
+                        f"the form has more than {limits.max_form_parts} parts before its "
+                        "file part (LFP_MAX_FORM_PARTS)"
+                    )
                 disposition = value.disposition
                 name = disposition.get(b"name", b"").decode("utf-8", "replace")
                 current = None if b"filename" in disposition else (name, bytearray())
 
 
-def _file_field(part: _Part, events: AsyncIterator[_Event], fields: dict[str, str]) -> FileField:
+def _field_text(name: str, value: bytearray) -> str:
+    """A text field's value; a NUL character in its name or value is refused with 422."""
+    text = value.decode("utf-8", "replace")
+    if NUL in name or NUL in text:
+        raise Unprocessable(f"form field `{shown(name)}` contains a NUL character")
+    return text
+
+
+def _file_field(
+    part: _Part, events: AsyncIterator[_Event], fields: dict[str, str], max_filename: int
+) -> FileField:
     async def data() -> AsyncIterator[bytes]:
         async for kind, payload in events:
             if kind == "end":
@@ -161,6 +196,13 @@ def _file_field(part: _Part, events: AsyncIterator[_Event], fields: dict[str, st
         raise BadRequest("the multipart body ended inside the file part")
 
     filename = part.disposition.get(b"filename", b"").decode("utf-8", "replace") or "upload"
+    if NUL in filename:
+        raise Unprocessable("the file part's filename contains a NUL character")
+    if len(filename) > max_filename:
+        raise Unprocessable(
+            f"the file part's filename is {len(filename)} characters long; at most "
+            f"{max_filename} are accepted (LFP_MAX_FILENAME_LENGTH)"
+        )
     part_type = part.headers.get(b"content-type")
     media_type = media_type_or_none(part_type.decode("latin-1")) if part_type else None
     return FileField(filename, media_type, data(), fields)

@@ -2,6 +2,9 @@
 
 Adapters with statuses of their own (tus's 423 and 460) raise `HttpProblem` for those;
 everything else a service raises is mapped here, so each error looks the same everywhere.
+Requests `lfp.http.plain_json.PlainJsonProblems` marks get the same problems as
+application/json with an `error` member, for browser clients that read nothing else
+(Dropzone.js).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from lfp import errors
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+PLAIN_JSON = "application/json"
+# True in the scope of a request whose problems are answered as PLAIN_JSON.
+PLAIN_JSON_MARK = "lfp.problems.plain_json"
 
 # Most specific first: the first class an error is an instance of gives its status.
 STATUSES: tuple[tuple[type[errors.LfpError], int], ...] = (
@@ -98,50 +104,69 @@ def problem(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
     title: str | None = None,
+    plain_json: bool = False,
 ) -> JSONResponse:
-    """A problem+json response; `title` defaults to lfp's name for the status."""
+    """A problem+json response; `title` defaults to lfp's name for the status.
+
+    `plain_json` makes it application/json with an extra `error` member holding the detail.
+    """
     title = title or _title(status)
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     body["detail"] = detail
     body.update(extra or {})
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+    media_type = PROBLEM_JSON
+    if plain_json:
+        body["error"] = detail
+        media_type = PLAIN_JSON
+    return JSONResponse(body, status_code=status, headers=headers, media_type=media_type)
 
 
 def install_handlers(app: FastAPI) -> None:
     """Route every error raised while handling a request to a problem+json response."""
 
     @app.exception_handler(errors.LfpError)
-    async def _domain_error(_request: Request, exc: errors.LfpError) -> JSONResponse:
-        return _answer(HttpProblem.of(exc))
+    async def _domain_error(request: Request, exc: errors.LfpError) -> JSONResponse:
+        return _answer(request, HttpProblem.of(exc))
 
     @app.exception_handler(HttpProblem)
-    async def _adapter_problem(_request: Request, exc: HttpProblem) -> JSONResponse:
-        return _answer(exc)
+    async def _adapter_problem(request: Request, exc: HttpProblem) -> JSONResponse:
+        return _answer(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Starlette's own errors (unknown route, wrong method) keep the standard phrases.
         title = _phrase(exc.status_code)
         detail = exc.detail if isinstance(exc.detail, str) else title
-        return problem(exc.status_code, detail, headers=dict(exc.headers or {}), title=title)
+        headers = dict(exc.headers or {})
+        return problem(
+            exc.status_code, detail, headers=headers, title=title, plain_json=_plain(request)
+        )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         found = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
         ]
         detail = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in found) or "invalid input"
-        return problem(422, detail, extra={"errors": found})
+        return problem(422, detail, extra={"errors": found}, plain_json=_plain(request))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "The server failed; the error is logged.")
+        detail = "The server failed; the error is logged."
+        return problem(500, detail, plain_json=_plain(request))
 
 
-def _answer(exc: HttpProblem) -> JSONResponse:
-    return problem(exc.status, exc.detail, extra=exc.extra, headers=exc.headers)
+def _answer(request: Request, exc: HttpProblem) -> JSONResponse:
+    return problem(
+        exc.status, exc.detail, extra=exc.extra, headers=exc.headers, plain_json=_plain(request)
+    )
+
+
+def _plain(request: Request) -> bool:
+    # Whether the request's problems are answered as PLAIN_JSON (see PLAIN_JSON_MARK).
+    return bool(request.scope.get(PLAIN_JSON_MARK))
 
 
 def _where(loc: list[Any]) -> str:

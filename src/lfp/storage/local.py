@@ -14,16 +14,36 @@ _IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
 
 
 class LocalPartWriter:
-    """Writes one part with `pwrite` at its offset in the staging file."""
+    """Writes one part with `pwrite` at its offset in the staging file.
 
-    def __init__(self, path: Path, offset: int, length: int, fsync: bool) -> None:
+    A write that grows the file (a staging blob of unknown size) is refused with
+    `StorageFull` when it would leave less than `reserve` bytes free on the disk: that room
+    is kept for the database to record the abort. An append (`truncate_on_abort`) aborted
+    after the disk filled up cuts the file back to what it was, so its bytes free their
+    space at once (only then: a writer that lost its lease must not cut its successor's).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        offset: int,
+        length: int,
+        fsync: bool,
+        *,
+        reserve: int = 0,
+        truncate_on_abort: bool = False,
+    ) -> None:
         try:
             self._fd: int | None = os.open(path, os.O_WRONLY)
         except FileNotFoundError as exc:
             raise StorageError(f"staging blob {path.name} is gone") from exc
+        self._start = offset
         self._position = offset
         self._end = offset + length
         self._fsync = fsync
+        self._reserve = reserve
+        self._initial_size = os.fstat(self._fd).st_size if truncate_on_abort else None
+        self._full = False
 
     def _open_fd(self) -> int:
         """The part's file descriptor, unless the part is already committed or aborted."""
@@ -39,12 +59,22 @@ class LocalPartWriter:
             raise StorageError("part overflows its declared length")
         # pwritev takes the request's pieces as they are: no copy to join them first.
         views = [memoryview(b) for b in blocks if b]
+        try:
+            if self._reserve:
+                _check_reserve(fd, self._position + total, self._reserve)
+            self._write_all(fd, views)
+        except StorageFull:
+            self._full = True
+            raise
+
+    def _write_all(self, fd: int, views: list[memoryview]) -> None:
+        """Write every buffer of `views` from the current position on."""
         while views:
             try:
                 written = os.pwritev(fd, views[:_IOV_MAX], self._position)
             except OSError as exc:
                 if exc.errno == errno.ENOSPC:
-                    raise StorageFull("no space left on the store") from exc
+                    raise StorageFull("no space left on the store's disk") from exc
                 raise
             self._position += written
             views = _advance(views, written)
@@ -68,7 +98,14 @@ class LocalPartWriter:
         interrupted).
         """
         fd, self._fd = self._fd, None
-        if fd is not None:
+        if fd is None:
+            return
+        try:
+            if self._full and self._initial_size is not None:
+                keep = max(self._initial_size, self._start)
+                if os.fstat(fd).st_size > keep:
+                    os.ftruncate(fd, keep)
+        finally:
             os.close(fd)
 
 
@@ -78,9 +115,10 @@ class LocalBlobStore:
     limits = StoreLimits()
     reads_staging = True
 
-    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+    def __init__(self, root: Path, *, fsync: bool = True, reserve_bytes: int = 0) -> None:
         self.root = root.resolve()
         self._fsync = fsync
+        self._reserve = reserve_bytes
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
@@ -106,11 +144,14 @@ class LocalBlobStore:
 
     def open_part(self, key: str, index: int, offset: int, length: int) -> LocalPartWriter:
         """A writer for `length` bytes at `offset` of the staging file."""
-        return LocalPartWriter(self._path(key), offset, length, self._fsync)
+        return LocalPartWriter(self._path(key), offset, length, self._fsync, reserve=self._reserve)
 
     def open_append(self, key: str, offset: int, max_length: int) -> LocalPartWriter:
         """A writer for up to `max_length` bytes at `offset` of the staging file."""
-        return LocalPartWriter(self._path(key), offset, max_length, self._fsync)
+        path = self._path(key)
+        return LocalPartWriter(
+            path, offset, max_length, self._fsync, reserve=self._reserve, truncate_on_abort=True
+        )
 
     def concatenate(self, key: str, sources: Sequence[str], sizes: Sequence[int]) -> None:
         """Join `sources` into a new staging file with `copy_file_range`.
@@ -186,6 +227,20 @@ class LocalBlobStore:
         """Free bytes on the file system that holds the root."""
         return shutil.disk_usage(self.root).free
 
+    def staging_blobs(self, prefix: str) -> Iterator[tuple[str, float]]:
+        """The key and last-modified time (epoch seconds) of each file under `prefix`."""
+        folder = self._path(prefix)
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    yield f"{prefix.rstrip('/')}/{entry.name}", entry.stat().st_mtime
+            except FileNotFoundError:
+                continue  # removed while being listed
+
     def local_path(self, key: str) -> Path:
         """The file that holds `key`."""
         return self._path(key)
@@ -204,6 +259,20 @@ def _copy_all(source: int, target: int) -> None:
         if copied == 0:
             raise StorageError("a staging blob shrank while it was being joined")
         remaining -= copied
+
+
+def _check_reserve(fd: int, end: int, reserve: int) -> None:
+    """Raise `StorageFull` if growing file `fd` to `end` bytes would eat into `reserve`."""
+    growth = end - os.fstat(fd).st_size
+    if growth <= 0:
+        return  # within the file's (preallocated) bytes: its space is already taken
+    vfs = os.fstatvfs(fd)
+    free = vfs.f_bavail * vfs.f_frsize
+    if free - growth < reserve:
+        raise StorageFull(
+            f"the store's disk is nearly full: {free} bytes are free, and {reserve} are kept "
+            "back so the database can still record what happened (LFP_DB_RESERVE_BYTES)"
+        )
 
 
 def _advance(views: list[memoryview], written: int) -> list[memoryview]:

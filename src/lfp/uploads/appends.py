@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
@@ -41,6 +42,8 @@ from lfp.uploads.lifecycle import Description, ProtocolFields, UploadWriter, own
 from lfp.uploads.models import ChunkState, ConcatRole, Upload, UploadChunk, UploadState
 from lfp.uploads.rules import declare_size
 from lfp.uploads.views import InOrderUpload, in_order_view
+
+log = logging.getLogger(__name__)
 
 APPEND_LEASE = LeaseColumns(
     Upload, holder="append_claim", until="append_lease_until", stop="append_stop"
@@ -320,8 +323,13 @@ def _call_soon(loop: asyncio.AbstractEventLoop, action: Callable[[], object]) ->
 
 
 async def _discard(writer: PartWriter, release: functools.partial[bool]) -> None:
+    """Drop what this request wrote and its lease, never raising over the request's error:
+    the database may be unwritable (a full disk), and the lease then lapses on its own."""
     await to_thread.run_sync(writer.abort)
-    await to_thread.run_sync(release)
+    try:
+        await to_thread.run_sync(release)
+    except Exception:
+        log.warning("could not release an append lease", exc_info=True)
 
 
 def _check_digest(checksum: BodyChecksum | None, hasher: hashlib._Hash | None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -29,6 +30,8 @@ from lfp.uploads.models import ChunkState, Upload, UploadChunk, UploadState
 from lfp.uploads.rules import chunk_bounds
 from lfp.uploads.schemas import CompleteOut
 from lfp.uploads.streams import split_stream
+
+log = logging.getLogger(__name__)
 
 CHUNK_LEASE = LeaseColumns(UploadChunk, holder="claim", until="lease_until")
 # A chunk's row: its upload and its index.
@@ -198,11 +201,20 @@ class ChunkReceiver(UploadWriter):
         return replace(claim, token=self._lease.take(row, now))
 
     def _release(self, key: ChunkKey, token: uuid.UUID) -> None:
+        """Give up the chunk this request failed to store; never raises over its error.
+
+        The database may be unwritable at that moment (a full disk); the lease then lapses
+        on its own and a retry takes the chunk over.
+        """
+
         def drop_unstored(session: Session, row: Any) -> None:
             if row.state == ChunkState.writing:
                 session.delete(row)
 
-        self._lease.release(key, token, then=drop_unstored)
+        try:
+            self._lease.release(key, token, then=drop_unstored)
+        except Exception:
+            log.warning("could not release chunk %d of upload %s", key[1], key[0], exc_info=True)
 
     def _record(
         self, upload_id: uuid.UUID, index: int, token: uuid.UUID, written: tuple[str, int]
@@ -243,7 +255,7 @@ class ChunkReceiver(UploadWriter):
             return await to_thread.run_sync(lifecycle.complete, owner_id, upload.id)
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await to_thread.run_sync(lifecycle.abort, owner_id, upload.id)
+                await to_thread.run_sync(lifecycle.discard, owner_id, upload.id)
             raise
 
 

@@ -299,6 +299,21 @@ class UploadLifecycle:
             staging_key = upload.staging_key
         self.store.delete(staging_key)
 
+    def discard(self, owner_id: uuid.UUID, upload_id: uuid.UUID) -> None:
+        """Abort an upload its own request gave up on (a stream that failed): its bytes first.
+
+        The staging blob is removed before the abort is recorded, so a full disk, which may
+        keep the database from writing, never keeps the bytes. Should the abort still not be
+        recorded, the upload stays open without bytes until it expires.
+        """
+        with self.db.read() as session:
+            staging_key = owned(session, owner_id, upload_id).staging_key
+        self.store.delete(staging_key)
+        try:
+            self.abort(owner_id, upload_id)
+        except Exception:
+            log.warning("could not record the abort of upload %s", upload_id, exc_info=True)
+
     def expire(self, now: datetime | None = None, batch: int = 100) -> int:
         """Expire open uploads idle past their expiry and reclaim their space; how many."""
         now = now or utcnow()

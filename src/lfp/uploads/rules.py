@@ -39,20 +39,37 @@ def check_chunk_size(
 def default_chunk_size(settings: Settings, limits: StoreLimits, size: int | None) -> int:
     """The chunk size of an upload whose client did not ask for one.
 
-    The default, or larger when the store's part count would not hold the file (or, of
-    unknown size, the largest file this server accepts) in that many chunks.
+    The default, or larger when the store's part count or `max_chunks_per_upload` would
+    not hold the file (or, of unknown size, the largest file this server accepts) in that
+    many chunks.
     """
-    if not limits.max_parts:
-        return settings.default_chunk_size
-    needed = -(-(size or settings.max_upload_size) // limits.max_parts)
-    return max(settings.default_chunk_size, -(-needed // MiB) * MiB)
+    largest = size or settings.max_upload_size
+    chunk = settings.default_chunk_size
+    if limits.max_parts:
+        chunk = max(chunk, _whole_mib(-(-largest // limits.max_parts)))
+    # As far as max_chunk_size allows: a file of unknown size larger than that many chunks
+    # hold is refused when its first chunk past the limit comes.
+    by_count = _whole_mib(-(-largest // settings.max_chunks_per_upload))
+    return max(chunk, min(by_count, settings.max_chunk_size))
+
+
+def _whole_mib(size: int) -> int:
+    return -(-size // MiB) * MiB
 
 
 def check_part_count(
     settings: Settings, limits: StoreLimits, size: int | None, chunk_size: int
 ) -> None:
-    """Refuse an upload the store cannot hold: too large, or in too many parts."""
+    """Refuse an upload the store cannot hold: too large, or in too many parts, or in
+    more chunks than `max_chunks_per_upload`."""
     largest = size if size is not None else settings.max_upload_size
+    most_chunks = settings.max_chunks_per_upload
+    if size is not None and -(-size // chunk_size) > most_chunks:
+        raise Unprocessable(
+            f"{size} bytes in chunks of {chunk_size} would be {-(-size // chunk_size)} chunks; "
+            f"an upload may have at most {most_chunks} (LFP_MAX_CHUNKS_PER_UPLOAD): use a "
+            f"chunk_size of at least {-(-size // most_chunks)} bytes"
+        )
     if size is not None and limits.max_object_size and size > limits.max_object_size:
         raise TooLarge(f"{size} bytes is more than the store holds ({limits.max_object_size})")
     if not limits.max_parts or chunk_size < limits.min_part_size:
@@ -73,6 +90,11 @@ def chunk_bounds(settings: Settings, upload: Upload, index: int) -> tuple[int, b
         last = chunk_count(settings.max_upload_size, upload.chunk_size) - 1
         if index < 0:
             raise BadRequest(f"chunk index {index} is out of range")
+        if index >= settings.max_chunks_per_upload:
+            raise TooLarge(
+                f"chunk {index} is past the {settings.max_chunks_per_upload} chunks an upload "
+                "may have (LFP_MAX_CHUNKS_PER_UPLOAD)"
+            )
         if index > last:
             raise TooLarge(
                 f"chunk {index} would make the file larger than this server accepts "

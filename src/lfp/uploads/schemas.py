@@ -11,6 +11,8 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from lfp.errors import Unprocessable
+from lfp.limits import current_limits
+from lfp.text import dotted, nul_locations
 from lfp.uploads.models import UploadState
 
 CHECKSUM_PATTERN = r"^(sha256:[0-9a-fA-F]{64}|md5:[0-9a-fA-F]{32})$"
@@ -25,19 +27,33 @@ def media_type_or_none(value: str | None) -> str | None:
     return value
 
 
+class FilenameTooLong(ValueError):
+    """A file name over the request's `max_filename_length`."""
+
+
 def clean_filename(value: str) -> str:
-    """The file's own name: no folders, no control characters, never empty."""
+    """The file's own name: no folders, no control characters, never empty, and no
+    longer than the request's `max_filename_length` (`FilenameTooLong`)."""
     name = value.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(c for c in name if c.isprintable()).strip()
     if not name or name in {".", ".."}:
         raise ValueError("filename must name a file")
+    limit = current_limits().max_filename_length
+    if len(name) > limit:
+        raise FilenameTooLong(
+            f"filename is {len(name)} characters long; at most {limit} are accepted "
+            "(LFP_MAX_FILENAME_LENGTH)"
+        )
     return name
 
 
 def filename_or_default(value: str | None) -> str:
-    """The file's own name, or `upload` when the client gave none that names a file."""
+    """The file's own name, or `upload` when the client gave none that names a file;
+    `Unprocessable` when it is too long."""
     try:
         return clean_filename(value or "upload")
+    except FilenameTooLong as exc:
+        raise Unprocessable(str(exc)) from None
     except ValueError:
         return "upload"
 
@@ -52,6 +68,8 @@ def parse_params(text: str | None) -> dict[str, Any] | None:
         raise Unprocessable(f"params is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise Unprocessable("params must be a JSON object")
+    for loc in nul_locations(value, ["params"]):
+        raise Unprocessable(f"{dotted(loc)}: must not contain a NUL character (\\u0000)")
     return value
 
 

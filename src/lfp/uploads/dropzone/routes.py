@@ -1,7 +1,10 @@
 """HTTP routes for Dropzone.js: chunks (or whole files) as forms, and the finalize call.
 
-Errors are problem+json with an extra `error` member holding the detail, which is where
-Dropzone's default error display looks for a message.
+Every error under the prefix, those raised before the route's body runs (a missing
+token's 401, request validation's 422, the request guard's refusals) included, is answered
+as application/json with the problem's members plus `error` holding the detail (the app
+installs `lfp.http.plain_json.PlainJsonProblems` for it): Dropzone parses only
+application/json bodies, and its default error display shows their `error`.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from lfp.deps import AppServices, CurrentUser
-from lfp.errors import BadRequest, LfpError
+from lfp.errors import BadRequest
 from lfp.http.multipart import MultipartReader, form_request_body
 from lfp.uploads.dropzone.fields import DropzoneChunk
 from lfp.uploads.dropzone.service import DropzoneUploads
 from lfp.uploads.lifecycle import Description
 from lfp.uploads.schemas import DropzoneOut, filename_or_default, parse_params
 
+# The app answers every problem under this prefix as Dropzone reads it (see the docstring).
 router = APIRouter(prefix="/dropzone", tags=["dropzone"])
 _FORMS = MultipartReader()
 
@@ -46,16 +50,11 @@ _FORM = form_request_body(
 
 @contextmanager
 def _dropzone_errors() -> Iterator[None]:
+    # Problems are rendered for Dropzone by the app (see the docstring); a cut body is one.
     try:
         yield
-    except LfpError as exc:
-        exc.extra.setdefault("error", exc.detail)
-        raise
     except ClientDisconnect:
-        raise BadRequest(
-            "the connection closed before the whole chunk arrived",
-            extra={"error": "the connection closed before the whole chunk arrived"},
-        ) from None
+        raise BadRequest("the connection closed before the whole chunk arrived") from None
 
 
 @router.post("", response_model=DropzoneOut, openapi_extra=_FORM)

@@ -28,38 +28,6 @@ CHECKSUM_ALGORITHMS = {"sha1": "sha1", "md5": "md5", "sha256": "sha256"}
 OFFSET_OCTET_STREAM = "application/offset+octet-stream"
 TUS_PATH = "/api/v1/tus"
 
-# Headers a browser client must be allowed to send and to read (CORS).
-REQUEST_HEADERS = (
-    "Authorization",
-    "Content-Type",
-    "Tus-Resumable",
-    "Upload-Checksum",
-    "Upload-Concat",
-    "Upload-Defer-Length",
-    "Upload-Length",
-    "Upload-Metadata",
-    "Upload-Offset",
-    "X-HTTP-Method-Override",
-    "X-Requested-With",
-    "Cache-Control",
-)
-RESPONSE_HEADERS = (
-    "Location",
-    "Tus-Checksum-Algorithm",
-    "Tus-Extension",
-    "Tus-Max-Size",
-    "Tus-Resumable",
-    "Tus-Version",
-    "Upload-Concat",
-    "Upload-Defer-Length",
-    "Upload-Expires",
-    "Upload-Length",
-    "Upload-Metadata",
-    "Upload-Offset",
-    "Lfp-File-Id",
-    "Lfp-Job-Id",
-)
-
 
 def parse_checksum(header: str | None) -> BodyChecksum | None:
     """Upload-Checksum `<algorithm> <base64 digest>`, or None when absent."""
