@@ -24,6 +24,7 @@ from lfp.config import Settings
 from lfp.db.migrate import upgrade
 from lfp.files.routes import router as files_router
 from lfp.health import router as health_router
+from lfp.http.connections import uvicorn_options as uvicorn_options  # the CLI's way in
 from lfp.http.cors import install_cors
 from lfp.http.guard import RequestGuard
 from lfp.http.plain_json import PlainJsonProblems

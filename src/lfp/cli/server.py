@@ -24,8 +24,7 @@ def serve(
     """Run the lfp server (embedded mode: SQLite and a local folder unless configured)."""
     import uvicorn
 
-    from lfp.app import create_app
-    from lfp.http.connections import uvicorn_options
+    from lfp.app import create_app, uvicorn_options
 
     settings = _settings()
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
