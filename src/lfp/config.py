@@ -129,6 +129,19 @@ class Settings(RequestLimits):
         shown="1 GiB",
         ge=0,
     )
+    user_quota_bytes: int = _setting(
+        1024 * GiB,
+        "Bytes one user may hold: their files plus what their open uploads reserve (the "
+        "declared size, or what arrived so far when none is declared). Past it uploads are "
+        "refused with 507 (413 for a file larger than the whole quota); 0 means unlimited.",
+        shown="1 TiB (the largest file, LFP_MAX_UPLOAD_SIZE)",
+        ge=0,
+    )
+    user_max_open_uploads: int = _setting(
+        100,
+        "Uploads one user may have open at once; one more is refused with 507. 0 means unlimited.",
+        ge=0,
+    )
     db_reserve_bytes: int = _setting(
         16 * MiB,
         "Free space a local store keeps back while a file of unknown size streams in: a "

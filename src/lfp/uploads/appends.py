@@ -31,6 +31,8 @@ from lfp.errors import (
     DigestMismatch,
     Forbidden,
     Gone,
+    InsufficientStorage,
+    LfpError,
     NotFound,
     OffsetMismatch,
     Superseded,
@@ -40,6 +42,7 @@ from lfp.storage import PartWriter
 from lfp.uploads.body import BodyTarget, Written, write_body
 from lfp.uploads.lifecycle import Description, ProtocolFields, UploadWriter, owned
 from lfp.uploads.models import ChunkState, ConcatRole, Upload, UploadChunk, UploadState
+from lfp.uploads.quota import check_declared, stream_room
 from lfp.uploads.rules import declare_size
 from lfp.uploads.views import InOrderUpload, in_order_view
 
@@ -80,6 +83,8 @@ class _Held:
     offset: int
     max_length: int
     token: uuid.UUID
+    # Raised when the body runs past `max_length`, if the owner's quota bounds it.
+    quota: InsufficientStorage | None = None
 
 
 def owned_in_order(
@@ -271,16 +276,24 @@ class AppendReceiver(UploadWriter):
                     sent=request.offset,
                 )
             if request.declared_size is not None:
+                deferred = upload.size is None
                 declare_size(self._settings, upload, request.declared_size)
+                if deferred:
+                    check_declared(session, self._settings, upload)
             end = upload.size if upload.size is not None else self._settings.max_upload_size
             max_length = end - upload.offset
+            room = None
+            if upload.size is None:
+                room = stream_room(session, self._settings, upload, upload.offset, request.length)
+                max_length = min(max_length, room.size) if room else max_length
             if request.length is not None and request.length > max_length:
                 raise TooLarge(
                     f"a body of {request.length} bytes at offset {upload.offset} runs past the "
                     f"upload's end ({end} bytes)"
                 )
             token = self._lease.take(upload)
-            return _Held(upload.staging_key, upload.offset, max_length, token)
+            quota = room.refusal if room and room.size < end - upload.offset else None
+            return _Held(upload.staging_key, upload.offset, max_length, token, quota)
 
     def _record(
         self, upload_id: uuid.UUID, token: uuid.UUID, size: int, sha256: str
@@ -343,7 +356,9 @@ def _check_digest(checksum: BodyChecksum | None, hasher: hashlib._Hash | None) -
         )
 
 
-def _too_long(held: _Held) -> TooLarge:
+def _too_long(held: _Held) -> LfpError:
+    if held.quota is not None:
+        return held.quota
     return TooLarge(f"the body runs past the upload's end ({held.max_length} bytes were left)")
 
 

@@ -18,15 +18,25 @@ from typing import Any
 
 import anyio
 from anyio import to_thread
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lfp.config import Settings
 from lfp.db.base import utcnow
 from lfp.db.leases import Heartbeat, LeaseColumns, LeaseLost
-from lfp.errors import BadRequest, Busy, Conflict, DigestMismatch, Superseded
+from lfp.errors import (
+    BadRequest,
+    Busy,
+    Conflict,
+    DigestMismatch,
+    InsufficientStorage,
+    Superseded,
+)
 from lfp.uploads.body import BodyTarget, write_body
 from lfp.uploads.lifecycle import Description, UploadWriter, owned
 from lfp.uploads.models import ChunkState, Upload, UploadChunk, UploadState
+from lfp.uploads.quota import stream_room
 from lfp.uploads.rules import chunk_bounds
 from lfp.uploads.schemas import CompleteOut
 from lfp.uploads.streams import split_stream
@@ -48,6 +58,8 @@ class ChunkClaim:
     exact_length: bool
     token: uuid.UUID | None = None
     stored_sha256: str | None = None
+    # Raised when the body runs past `max_length`, if the owner's quota bounds it.
+    quota: InsufficientStorage | None = None
 
     @property
     def stored(self) -> bool:
@@ -106,7 +118,10 @@ class ChunkReceiver(UploadWriter):
         target = BodyTarget(
             writer,
             claim.max_length,
-            lambda: BadRequest(f"chunk {index} is longer than its {claim.max_length} bytes"),
+            lambda: (
+                claim.quota
+                or BadRequest(f"chunk {index} is longer than its {claim.max_length} bytes")
+            ),
             hashers=(hasher,),
             guard=heartbeat.check,
         )
@@ -167,7 +182,10 @@ class ChunkReceiver(UploadWriter):
                 expected = f"{max_length}" if exact else f"at most {max_length}"
                 raise BadRequest(f"chunk {index} must be {expected} bytes, not {length}")
             claim = ChunkClaim(upload.staging_key, index * upload.chunk_size, max_length, exact)
-            return self._reserve(session, upload, index, claim)
+            claim = self._reserve(session, upload, index, claim)
+            if upload.size is None and claim.token is not None:
+                claim = _within_quota(session, self._settings, upload, index, claim, length)
+            return claim
 
     def _reserve(
         self, session: Session, upload: Upload, index: int, claim: ChunkClaim
@@ -257,6 +275,30 @@ class ChunkReceiver(UploadWriter):
             with anyio.CancelScope(shield=True):
                 await to_thread.run_sync(lifecycle.discard, owner_id, upload.id)
             raise
+
+
+def _within_quota(
+    session: Session,
+    settings: Settings,
+    upload: Upload,
+    index: int,
+    claim: ChunkClaim,
+    length: int | None,
+) -> ChunkClaim:
+    """A claimed chunk of an upload of undeclared size, bounded by the owner's quota; the
+    chunk's row reserves that bound until its bytes are recorded."""
+    own = session.scalar(
+        select(func.coalesce(func.sum(UploadChunk.size), 0))
+        .where(UploadChunk.upload_id == upload.id)
+        .where(UploadChunk.index != index)
+    )
+    room = stream_room(session, settings, upload, int(own or 0), length)
+    if room is None or room.size >= claim.max_length:
+        return claim
+    row = session.get(UploadChunk, (upload.id, index))
+    assert row is not None
+    row.size = room.size
+    return replace(claim, max_length=room.size, quota=room.refusal)
 
 
 def _busy(index: int, retry_after: float) -> Busy:

@@ -30,6 +30,7 @@ from lfp.jobs.models import Job
 from lfp.metrics import Metrics
 from lfp.storage import BlobStore, StorageFull
 from lfp.uploads.models import ChunkState, ConcatRole, Upload, UploadChunk, UploadState
+from lfp.uploads.quota import check_new_upload
 from lfp.uploads.rules import (
     check_appended,
     check_chunk_size,
@@ -137,6 +138,9 @@ class UploadLifecycle:
             raise InsufficientStorage(str(exc)) from exc
         try:
             with self.db.write() as session:
+                check_new_upload(
+                    session, self.settings, owner_id, size, freeing=protocol.parts or ()
+                )
                 session.add(upload)
         except BaseException as exc:
             self.store.delete(upload.staging_key)
