@@ -161,7 +161,16 @@ class Settings(RequestLimits):
         shown="generated on first run and kept in <data_dir>/jwt_secret (mode 0600)",
     )
     token_lifetime_seconds: int = _setting(
-        7 * 24 * 3600, "Access token lifetime.", shown="604800 (7 days)", gt=0
+        900,
+        "Access token lifetime; clients get a new one from POST /auth/refresh.",
+        shown="900 (15 min)",
+        gt=0,
+    )
+    refresh_lifetime_seconds: int = _setting(
+        30 * 24 * 3600,
+        "A sign-in session (its refresh token) expires this long after its last refresh.",
+        shown="2592000 (30 days)",
+        gt=0,
     )
     login_account_failures: int = _setting(
         5,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from lfp.auth.models import User
-from lfp.auth.tokens import InvalidToken, read_token
+from lfp.auth.sessions import SessionPolicy, SessionService
 from lfp.bootstrap import Services
 from lfp.errors import NotAuthenticated
 
@@ -24,21 +25,25 @@ def get_services(request: Request) -> Services:
 AppServices = Annotated[Services, Depends(get_services)]
 
 
-def current_user(
+def current_session(
     services: AppServices,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
-    """The signed-in caller; 401 without a valid, unexpired bearer token of a known user."""
+) -> tuple[User, uuid.UUID]:
+    """The signed-in caller and their session; 401 without a valid token of a live session.
+
+    One primary-key read of the user and the session, so a revoked session (logout, a
+    password change) refuses its access tokens from the next request on.
+    """
     if credentials is None:
         raise NotAuthenticated("an Authorization: Bearer <token> header is required")
-    try:
-        user_id = read_token(credentials.credentials, services.jwt_secret)
-    except InvalidToken:
-        raise NotAuthenticated("the access token is invalid or expired") from None
-    user = services.users.get(user_id)
-    if user is None:
-        raise NotAuthenticated("the access token's user no longer exists")
-    return user
+    policy = SessionPolicy.from_settings(services.settings, services.jwt_secret)
+    return SessionService(services.db, policy).authenticate(credentials.credentials)
+
+
+def current_user(signed_in: Annotated[tuple[User, uuid.UUID], Depends(current_session)]) -> User:
+    """The signed-in caller; 401 without a valid, unexpired token of a live session."""
+    return signed_in[0]
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+CurrentSession = Annotated[tuple[User, uuid.UUID], Depends(current_session)]

@@ -1,16 +1,23 @@
-"""HTTP routes of the auth API: signup, login, me."""
+"""HTTP routes of the auth API: signup, login, refresh, logout, password, me."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 
-from lfp.auth.schemas import LoginRequest, SignupRequest, TokenResponse, UserOut
-from lfp.auth.service import log_in
+from lfp.auth.schemas import (
+    LoginRequest,
+    PasswordChange,
+    RefreshRequest,
+    SignupRequest,
+    TokenResponse,
+    UserOut,
+)
+from lfp.auth.service import change_password, log_in
+from lfp.auth.sessions import SessionPolicy, SessionService, TokenPair
 from lfp.auth.throttle import LoginThrottle, LoginThrottled, ThrottlePolicy
-from lfp.auth.tokens import issue_token
-from lfp.deps import AppServices, CurrentUser
+from lfp.deps import AppServices, CurrentSession, CurrentUser
 from lfp.http.problems import HttpProblem
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -33,21 +40,86 @@ def signup(body: SignupRequest, services: AppServices) -> UserOut:
 
 @router.post("/login", response_model=TokenResponse, responses=_THROTTLED)
 def login(body: LoginRequest, request: Request, services: AppServices) -> TokenResponse:
-    """Exchange email and password for a bearer token. 429 after too many failures."""
-    throttle = LoginThrottle(services.db, ThrottlePolicy.from_settings(services.settings))
-    # The socket peer, or the client a trusted proxy names (uvicorn's proxy headers).
-    address = request.client.host if request.client else ""
+    """Exchange email and password for an access and a refresh token (a new session).
+
+    429 after too many failures.
+    """
     try:
-        user = log_in(services.users, throttle, body.email, body.password, address)
+        user = log_in(
+            services.users, _throttle(services), body.email, body.password, _peer(request)
+        )
     except LoginThrottled as exc:
-        headers = {"Retry-After": str(exc.retry_after)}
-        raise HttpProblem(429, exc.detail, extra=exc.extra, headers=headers) from None
-    lifetime = services.settings.token_lifetime_seconds
-    token = issue_token(user.id, services.jwt_secret, lifetime)
-    return TokenResponse(access_token=token, expires_in=lifetime)
+        raise _throttled(exc) from None
+    return _tokens(_sessions(services).start(user.id))
+
+
+@router.post("/refresh", response_model=TokenResponse)
+def refresh(body: RefreshRequest, services: AppServices) -> TokenResponse:
+    """Use a refresh token up for a new pair. 401 when it is not valid, expired or revoked.
+
+    A refresh token used a second time revokes its whole session.
+    """
+    return _tokens(_sessions(services).refresh(body.refresh_token))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(services: AppServices, signed_in: CurrentSession) -> Response:
+    """End the access token's session: its access and refresh tokens stop working at once."""
+    _sessions(services).revoke(signed_in[1], "logout")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/password", response_model=TokenResponse, responses=_THROTTLED)
+def password(
+    body: PasswordChange, request: Request, services: AppServices, user: CurrentUser
+) -> TokenResponse:
+    """Change the password: every session of the account is revoked; a new one is returned.
+
+    403 when the current password is wrong; 429 after too many wrong ones.
+    """
+    passwords = (body.current_password, body.new_password)
+    try:
+        pair = change_password(
+            _sessions(services), _throttle(services), user, passwords, _peer(request)
+        )
+    except LoginThrottled as exc:
+        raise _throttled(exc) from None
+    return _tokens(pair)
 
 
 @router.get("/me", response_model=UserOut)
 def me(user: CurrentUser) -> UserOut:
     """The signed-in user."""
     return UserOut.model_validate(user)
+
+
+def _sessions(services: AppServices) -> SessionService:
+    """The session service for this process's settings and signing key."""
+    policy = SessionPolicy.from_settings(services.settings, services.jwt_secret)
+    return SessionService(services.db, policy)
+
+
+def _throttle(services: AppServices) -> LoginThrottle:
+    """The login throttle of the `LFP_LOGIN_*` settings."""
+    return LoginThrottle(services.db, ThrottlePolicy.from_settings(services.settings))
+
+
+def _peer(request: Request) -> str:
+    """The socket peer, or the client a trusted proxy names (uvicorn's proxy headers)."""
+    return request.client.host if request.client else ""
+
+
+def _throttled(exc: LoginThrottled) -> HttpProblem:
+    """The 429 problem, with `Retry-After`, for a throttled attempt."""
+    headers = {"Retry-After": str(exc.retry_after)}
+    return HttpProblem(429, exc.detail, extra=exc.extra, headers=headers)
+
+
+def _tokens(pair: TokenPair) -> TokenResponse:
+    """A token pair as the API answers it."""
+    return TokenResponse(
+        access_token=pair.access_token,
+        expires_in=pair.expires_in,
+        refresh_token=pair.refresh_token,
+        refresh_expires_in=pair.refresh_expires_in,
+    )

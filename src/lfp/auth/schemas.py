@@ -42,11 +42,34 @@ class LoginRequest(BaseModel):
 
 
 class TokenResponse(BaseModel):
-    """A bearer token and how many seconds it stays valid."""
+    """A bearer token and how many seconds it stays valid, and the refresh token for more."""
 
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+
+class RefreshRequest(BaseModel):
+    """A refresh token to use up for a new pair of tokens."""
+
+    refresh_token: str = Field(max_length=200)
+
+
+class PasswordChange(BaseModel):
+    """The account's current password and the one to replace it with."""
+
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+    @field_validator("new_password")
+    @classmethod
+    def _strong_enough(cls, value: str) -> str:
+        problem = password_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class UserOut(BaseModel):

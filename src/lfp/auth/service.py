@@ -1,4 +1,4 @@
-"""Accounts: sign up, check credentials, look users up."""
+"""Accounts: sign up, check credentials, change passwords, look users up."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from sqlalchemy.exc import IntegrityError
 
 from lfp.auth.models import User
 from lfp.auth.passwords import hash_password, verify_password
+from lfp.auth.sessions import SessionService, TokenPair
 from lfp.auth.throttle import LoginThrottle
 from lfp.db.engine import Database
-from lfp.errors import Conflict, NotAuthenticated
+from lfp.errors import Conflict, Forbidden, NotAuthenticated
 
 
 class UserService:
@@ -64,3 +65,32 @@ def log_in(
         raise NotAuthenticated("email or password is wrong")
     throttle.succeeded(attempt)
     return user
+
+
+def change_password(
+    sessions: SessionService,
+    throttle: LoginThrottle,
+    user: User,
+    passwords: tuple[str, str],
+    address: str,
+) -> TokenPair:
+    """Replace `user`'s password, given `(current, new)`, sent from client `address`.
+
+    Revokes every session of the user (this one included) and starts a new one, whose
+    tokens are returned. The current password is checked like a login's (same throttle:
+    `LoginThrottled`), and a wrong one is `Forbidden` rather than 401, which would tell a
+    client to refresh its token.
+    """
+    current, new = passwords
+    attempt = throttle.begin(user.email, address)
+    if not verify_password(user.password_hash, current):
+        raise Forbidden("the current password is wrong")
+    throttle.succeeded(attempt)
+    new_hash = hash_password(new)  # before the transaction: argon2 takes a while
+    with sessions.db.write() as session:
+        stored = session.get(User, user.id)
+        if stored is None:
+            raise NotAuthenticated("the account no longer exists")
+        stored.password_hash = new_hash
+        sessions.revoke_all_in(session, user.id, "password")
+        return sessions.start_in(session, user.id)

@@ -30,6 +30,8 @@ _COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("worker", server.worker),
     ("signup", account.signup),
     ("login", account.login),
+    ("logout", account.logout),
+    ("password", account.password),
     ("upload", files.upload),
     ("download", files.download),
     ("files", files.list_files),
@@ -66,6 +68,7 @@ def _configure(
         url=url or saved.get("url") or DEFAULT_URL,
         token=token or saved.get("token"),
         config_dir=folder,
+        refresh_token=None if token else saved.get("refresh_token"),
     )
 
 

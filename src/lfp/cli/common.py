@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from lfp.client import LfpClient, LfpError, LfpNetworkError
+from lfp.client.state import Credentials
 
 if TYPE_CHECKING:
     # Only for annotations: the client commands never load the server's settings.
@@ -31,10 +32,15 @@ class ClientConfig:
     url: str
     token: str | None
     config_dir: Path
+    # The saved login's refresh token; None when the token came from --token/LFP_TOKEN.
+    refresh_token: str | None = None
 
     def client(self) -> LfpClient:
-        """A client for the configured server and token."""
-        return LfpClient(self.url, self.token)
+        """A client for the configured server and token, refreshing a saved login's."""
+        if self.refresh_token is None:
+            return LfpClient(self.url, self.token)
+        store = Credentials(self.config_dir)
+        return LfpClient(self.url, self.token, refresh_token=self.refresh_token, token_store=store)
 
 
 def _config(ctx: typer.Context) -> ClientConfig:

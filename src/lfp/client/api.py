@@ -5,22 +5,34 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from lfp.client.downloader import download, download_output
+from lfp.client.errors import LfpError
 from lfp.client.retry import RetryPolicy, call_with_retries
+from lfp.client.state import TokenStore
 from lfp.client.uploader import upload_file
 
 OnProgress = Callable[[int], None]
+# Calls whose 401 means wrong credentials, never an access token to refresh.
+_NO_REFRESH = ("/api/v1/auth/login", "/api/v1/auth/signup", "/api/v1/auth/refresh")
 
 
 class LfpClient:
     """A connection to one lfp server, optionally signed in with a bearer token.
 
-    Safe to share between threads: each thread gets its own HTTP connection pool.
+    With a refresh token, a call answered 401 (the short-lived access token expired) gets
+    a new pair from `POST /auth/refresh` and is sent once more. `token_store` keeps the
+    pair between processes (the CLI's credentials file); it is re-read, under its lock,
+    before refreshing, so processes sharing it never use one refresh token twice (which
+    would revoke the session).
+
+    Safe to share between threads: each thread gets its own HTTP connection pool, and
+    threads hit by the same expiry share one refresh.
     """
 
     def __init__(
@@ -28,14 +40,21 @@ class LfpClient:
         base_url: str,
         token: str | None = None,
         *,
+        refresh_token: str | None = None,
+        token_store: TokenStore | None = None,
         timeout: float = 120.0,
         retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
+        self.refresh_token = refresh_token
+        self.token_store = token_store
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
+        self._transport = transport  # None: the network (tests pass httpx.MockTransport)
         self._local = threading.local()
+        self._refresh_lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -43,7 +62,9 @@ class LfpClient:
         """This thread's HTTP client, with the token set."""
         client: httpx.Client | None = getattr(self._local, "client", None)
         if client is None:
-            client = httpx.Client(base_url=self.base_url, timeout=self.timeout)
+            client = httpx.Client(
+                base_url=self.base_url, timeout=self.timeout, transport=self._transport
+            )
             self._local.client = client
         client.headers.pop("Authorization", None)
         if self.token:
@@ -51,8 +72,52 @@ class LfpClient:
         return client
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send a request (retried on network errors and 5xx); `LfpError` on a final 4xx."""
+        """Send a request (retried on network errors and 5xx); `LfpError` on a final 4xx.
+
+        A 401 is answered by refreshing the access token and sending the request once more.
+        """
+        sent = self.token
+        try:
+            return self._send(method, path, **kwargs)
+        except LfpError as exc:
+            if exc.status != 401 or path in _NO_REFRESH or not self.reauthenticate(sent):
+                raise
+        return self._send(method, path, **kwargs)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request with the retry policy, without refreshing."""
         return call_with_retries(lambda: self.http().request(method, path, **kwargs), self.retry)
+
+    def reauthenticate(self, failed_token: str | None) -> bool:
+        """After a 401 to `failed_token`: a fresh access token is set (True), or none can be.
+
+        True at once when another thread (or, through `token_store`, another process)
+        already replaced that token. `LfpError` (401) when the refresh token is refused.
+        """
+        if not failed_token:
+            return False
+        store = self.token_store
+        with self._refresh_lock, store.locked() if store else nullcontext():
+            if self.token != failed_token:
+                return True
+            if store:
+                access, refresh = store.load_tokens()
+                if access and access != failed_token:
+                    self.token, self.refresh_token = access, refresh
+                    return True
+            if not self.refresh_token:
+                return False
+            body = {"refresh_token": self.refresh_token}
+            self._keep(self._send("POST", "/api/v1/auth/refresh", json=body).json())
+            if store and self.token and self.refresh_token:
+                store.save_tokens(self.token, self.refresh_token)
+            return True
+
+    def _keep(self, tokens: dict[str, Any]) -> None:
+        """Use the tokens a login or refresh answered."""
+        self.token = str(tokens["access_token"])
+        refresh = tokens.get("refresh_token")
+        self.refresh_token = str(refresh) if refresh else None
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a request and return its JSON body."""
@@ -71,10 +136,23 @@ class LfpClient:
         return self._object("POST", "/api/v1/auth/signup", json=body)
 
     def login(self, email: str, password: str) -> str:
-        """Sign in; the token is kept on this client and returned."""
+        """Sign in; the tokens are kept on this client and the access token returned."""
         body = {"email": email, "password": password}
-        self.token = str(self.json("POST", "/api/v1/auth/login", json=body)["access_token"])
+        self._keep(self.json("POST", "/api/v1/auth/login", json=body))
+        assert self.token is not None
         return self.token
+
+    def logout(self) -> None:
+        """End this client's session on the server: its tokens stop working."""
+        self.request("POST", "/api/v1/auth/logout")
+        self.token = self.refresh_token = None
+
+    def change_password(self, current: str, new: str) -> None:
+        """Change the password; every session is revoked and this client gets a new one."""
+        body = {"current_password": current, "new_password": new}
+        self._keep(self.json("POST", "/api/v1/auth/password", json=body))
+        if self.token_store and self.token and self.refresh_token:
+            self.token_store.save_tokens(self.token, self.refresh_token)
 
     def me(self) -> dict[str, Any]:
         """The signed-in user."""

@@ -18,9 +18,13 @@ class ServerCalls(Protocol):
 
     base_url: str
     retry: RetryPolicy
+    token: str | None
 
     def http(self) -> httpx.Client:
         """This thread's HTTP connection to the server."""
+
+    def reauthenticate(self, failed_token: str | None) -> bool:
+        """After a 401 to `failed_token`: True once a fresh access token is set."""
 
     def create_upload(self, filename: str, size: int | None, **fields: Any) -> dict[str, Any]:
         """Start a chunked upload."""

@@ -79,15 +79,23 @@ def _fetch(
         have = 0
     if progress and have:
         progress(have)
+    refreshed = False
     for attempt in range(client.retry.attempts):
         if have == size:
             break
+        sent = client.token
         try:
             have = _fetch_from(client, url, partial, have, etag, progress)
         except (httpx.TransportError, _ServerError) as exc:
             if attempt == client.retry.attempts - 1:
                 raise LfpNetworkError(f"download failed: {exc}") from exc
             time.sleep(client.retry.delay(attempt))
+        except LfpError as exc:  # an expired access token is refreshed once, then retried
+            if exc.status != 401 or refreshed or not client.reauthenticate(sent):
+                raise
+            refreshed = True
+        else:
+            refreshed = False
     if have != size:
         raise LfpNetworkError(f"download stopped at {have} of {size} bytes")
     if size == 0:

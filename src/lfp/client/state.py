@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import platformdirs
+
+if sys.platform != "win32":
+    import fcntl
 
 
 def default_config_dir() -> Path:
@@ -34,19 +40,62 @@ def _read(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+class TokenStore(Protocol):
+    """Where a client keeps its access and refresh tokens between processes."""
+
+    def locked(self) -> AbstractContextManager[None]:
+        """A context in which no other process refreshes the same tokens."""
+
+    def load_tokens(self) -> tuple[str | None, str | None]:
+        """The stored access and refresh tokens."""
+
+    def save_tokens(self, access: str, refresh: str) -> None:
+        """Replace the stored tokens with a refreshed pair."""
+
+
 class Credentials:
-    """The server URL and token saved by `lfp login` (mode 0600)."""
+    """The server URL and tokens saved by `lfp login` (mode 0600): a `TokenStore`."""
 
     def __init__(self, config_dir: Path) -> None:
         self.path = config_dir / "credentials.json"
 
     def load(self) -> dict[str, Any]:
-        """The saved `{url, token, email}`, or {} before any login."""
+        """The saved `{url, token, refresh_token, email}`, or {} before any login."""
         return _read(self.path)
 
-    def save(self, url: str, token: str, email: str) -> None:
+    def save(self, url: str, token: str, email: str, refresh_token: str | None = None) -> None:
         """Remember a login."""
-        _write_private(self.path, {"url": url, "token": token, "email": email})
+        data = {"url": url, "token": token, "refresh_token": refresh_token, "email": email}
+        _write_private(self.path, data)
+
+    def forget(self) -> None:
+        """Drop the saved login (`lfp logout`)."""
+        self.path.unlink(missing_ok=True)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold an exclusive lock on `credentials.lock` beside the file (not on Windows)."""
+        if sys.platform == "win32":
+            yield
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def load_tokens(self) -> tuple[str | None, str | None]:
+        """The saved access and refresh tokens."""
+        data = self.load()
+        return data.get("token"), data.get("refresh_token")
+
+    def save_tokens(self, access: str, refresh: str) -> None:
+        """Keep a refreshed pair, with the rest of the login as it was."""
+        data = self.load()
+        data.update(token=access, refresh_token=refresh)
+        _write_private(self.path, data)
 
 
 class ResumeState:
