@@ -40,7 +40,9 @@ class Database:
             )
             _tune_sqlite(self.engine)
         else:
-            self.engine = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+            # Up to 40 connections at once, but only 10 kept open while idle: PostgreSQL's
+            # connections are shared by every server and worker (100 by default).
+            self.engine = create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
             _refuse_nul_text(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time. Its own busy handler waits by sleeping in growing
