@@ -32,6 +32,9 @@ BASE_ENV = {
     # Every test's client is 127.0.0.1: the failed logins of a whole run (the fuzzer's
     # included) must not hold up the next test's sign-in (tests/integration/auth throttles).
     "LFP_LOGIN_ADDRESS_FAILURES": "1000000",
+    # Servers a test starts live until the session ends: idle, each keeps one PostgreSQL
+    # connection, so dozens of them stay inside the server's 100.
+    "LFP_DATABASE_POOL_SIZE": "1",
 }
 
 

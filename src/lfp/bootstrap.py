@@ -54,7 +54,7 @@ def build_services(settings: Settings, store: BlobStore | None = None) -> Servic
     `store` replaces the store the settings name (tests use a `MemoryBlobStore`).
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, pool_size=settings.database_pool_size)
     metrics = Metrics(db)
     store = store or build_store(settings)
     registry = Registry.from_entry_points(settings)

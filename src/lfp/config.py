@@ -78,6 +78,12 @@ class Settings(RequestLimits):
         description="SQLAlchemy URL of the metadata database. Default: SQLite file "
         "<data_dir>/lfp.db in WAL mode. PostgreSQL: postgresql+psycopg://user@host/db.",
     )
+    database_pool_size: int = _setting(
+        10,
+        "PostgreSQL connections each server or worker keeps open while idle; under load it "
+        "opens up to 30 more, closed again when done.",
+        ge=1,
+    )
     storage_url: str | None = Field(
         default=None,
         description="Where blobs live. Default: the local folder <data_dir>/blobs. "

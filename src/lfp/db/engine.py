@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 class Database:
     """Sessions on one engine: `read()` for lookups, `write()` for a unit of work."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = 10) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -40,9 +40,11 @@ class Database:
             )
             _tune_sqlite(self.engine)
         else:
-            # Up to 40 connections at once, but only 10 kept open while idle: PostgreSQL's
-            # connections are shared by every server and worker (100 by default).
-            self.engine = create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+            # `pool_size` kept open while idle, 30 more under load: PostgreSQL's connections
+            # are shared by every server and worker (100 by default).
+            self.engine = create_engine(
+                url, pool_size=pool_size, max_overflow=30, pool_pre_ping=True
+            )
             _refuse_nul_text(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time. Its own busy handler waits by sleeping in growing
