@@ -9,6 +9,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from lfp.auth.passwords import password_problem
+from lfp.text import NUL
+
+
+def strong_password(value: str) -> str:
+    """`value`, if it is a strong enough password; else ValueError saying why not."""
+    problem = password_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 class SignupRequest(BaseModel):
@@ -20,10 +29,7 @@ class SignupRequest(BaseModel):
     @field_validator("password")
     @classmethod
     def _strong_enough(cls, value: str) -> str:
-        problem = password_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
+        return strong_password(value)
 
 
 class LoginRequest(BaseModel):
@@ -36,7 +42,7 @@ class LoginRequest(BaseModel):
     @classmethod
     def _no_nul(cls, value: str) -> str:
         # No account's email holds one (signup refuses it), and PostgreSQL refuses it in text.
-        if "\x00" in value:
+        if NUL in value:
             raise ValueError("email must not contain a NUL character")
         return value
 
@@ -66,10 +72,7 @@ class PasswordChange(BaseModel):
     @field_validator("new_password")
     @classmethod
     def _strong_enough(cls, value: str) -> str:
-        problem = password_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
+        return strong_password(value)
 
 
 class UserOut(BaseModel):
