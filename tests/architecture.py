@@ -44,6 +44,7 @@ class Import:
     target: str  # the module depended on: "lfp.a.b" for `from lfp.a import b` if b is a module
     line: int
     lazy: bool  # inside a function body, so it only runs when that function is called
+    typing_only: bool = False  # under `if TYPE_CHECKING:`: never runs, only mypy reads it
 
     @property
     def where(self) -> str:
@@ -51,6 +52,7 @@ class Import:
 
     def describe(self) -> str:
         lazily = " (inside a function)" if self.lazy else ""
+        lazily = " (for type checking only)" if self.typing_only else lazily
         return f"{self.where}: {self.importer.name} imports {self.target}{lazily}"
 
 
@@ -165,9 +167,24 @@ def _imports_of(module: Module, known: Mapping[str, Module]) -> Iterator[Import]
         if isinstance(function, Function)
         for node in _import_statements(function)
     }
+    typing_only = {
+        node
+        for block in ast.walk(module.tree)
+        if isinstance(block, ast.If) and _is_type_checking(block.test)
+        for statement in block.body
+        for node in _import_statements(statement)
+    }
     for node in statements:
         for target in dict.fromkeys(_targets(module, node, known)):  # once per statement
-            yield Import(module, target, node.lineno, lazy=node in lazy)
+            yield Import(
+                module, target, node.lineno, lazy=node in lazy, typing_only=node in typing_only
+            )
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """Whether an `if` tests `TYPE_CHECKING` (or `typing.TYPE_CHECKING`)."""
+    name = test.attr if isinstance(test, ast.Attribute) else getattr(test, "id", None)
+    return name == "TYPE_CHECKING"
 
 
 def _import_statements(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:

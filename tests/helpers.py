@@ -221,3 +221,27 @@ def upload_small(
     assert response.status_code == 201, response.text
     file: dict[str, Any] = response.json()
     return file
+
+
+def operator(
+    server: Server, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `lfp users …` as the server's operator: on its settings, database and store."""
+    env = {**os.environ, "LFP_DATA_DIR": str(server.data_dir), **server.env}
+    command = [sys.executable, "-m", "lfp.cli", "users", *args]
+    return subprocess.run(
+        command, env=env, input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+@contextmanager
+def sign_in_admin(server: Server) -> Iterator[httpx.Client]:
+    """A new administrator, made with `lfp users create --admin` and signed in."""
+    email = f"admin-{uuid.uuid4().hex[:12]}@example.com"
+    made = operator(server, "create", email, "--password", PASSWORD, "--admin")
+    assert made.returncode == 0, made.stderr
+    with httpx.Client(base_url=f"{server.url}/api/v1", timeout=60) as client:
+        answer = client.post("/auth/login", json={"email": email, "password": PASSWORD})
+        assert answer.status_code == 200, answer.text
+        client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+        yield client

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.responses import JSONResponse
 
 from lfp import __version__
+from lfp.admin.routes import router as admin_router
 from lfp.auth.routes import router as auth_router
 from lfp.auth.throttle import LoginThrottle, ThrottlePolicy
 from lfp.bootstrap import Services, build_services
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     _install_disk_full_handlers(app)
     api = APIRouter(prefix="/api/v1")
     api.include_router(auth_router)
+    api.include_router(admin_router)
     api.include_router(uploads_router)
     api.include_router(tus_router)
     api.include_router(dropzone_router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lfp.admin.service import AdminService
 from lfp.auth.service import UserService
 from lfp.config import Settings, load_or_create_jwt_secret
 from lfp.db.engine import Database
@@ -35,6 +36,7 @@ class Services:
     store: BlobStore
     jwt_secret: str
     users: UserService
+    admin: AdminService
     files: FileService
     uploads: UploadLifecycle
     chunks: ChunkReceiver
@@ -79,6 +81,7 @@ def build_services(settings: Settings, store: BlobStore | None = None) -> Servic
         store=store,
         jwt_secret=load_or_create_jwt_secret(settings),
         users=UserService(db),
+        admin=AdminService(db, store, settings),
         files=files,
         uploads=uploads,
         chunks=ChunkReceiver(db, store, settings, uploads, metrics),
@@ -91,6 +94,13 @@ def build_services(settings: Settings, store: BlobStore | None = None) -> Servic
         jobs=jobs,
         metrics=metrics,
     )
+
+
+def build_admin(settings: Settings) -> AdminService:
+    """What the `lfp users` commands need: the accounts, on the database and store of
+    `settings`, without the executor or anything else a server runs."""
+    db = Database(settings.resolved_database_url, pool_size=1)
+    return AdminService(db, build_store(settings), settings)
 
 
 def build_store(settings: Settings) -> BlobStore:

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from lfp.auth.models import User
 from lfp.auth.sessions import SessionPolicy, SessionService
 from lfp.bootstrap import Services
-from lfp.errors import NotAuthenticated
+from lfp.errors import Forbidden, NotAuthenticated
 
 _bearer = HTTPBearer(auto_error=False, description="The access token from POST /auth/login.")
 
@@ -47,3 +47,16 @@ def current_user(signed_in: Annotated[tuple[User, uuid.UUID], Depends(current_se
 
 CurrentUser = Annotated[User, Depends(current_user)]
 CurrentSession = Annotated[tuple[User, uuid.UUID], Depends(current_session)]
+
+
+def current_admin(user: CurrentUser) -> User:
+    """The signed-in caller, who must be an administrator (403 otherwise)."""
+    if user.role != "admin":
+        raise Forbidden(
+            "this needs an administrator's account; an operator can make one with "
+            "`lfp users set-role EMAIL admin`"
+        )
+    return user
+
+
+CurrentAdmin = Annotated[User, Depends(current_admin)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lfp.db.base import Base, IdMixin, utcnow
@@ -18,6 +18,13 @@ class User(IdMixin, Base):
 
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
+    # "user", or "admin": may manage every account through /admin/users.
+    role: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
+    # Set by an operator: the account cannot sign in, and its tokens are refused.
+    disabled_at: Mapped[datetime | None]
+    # An operator's limits for this account; None means the LFP_USER_* setting.
+    quota_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    max_open_uploads: Mapped[int | None] = mapped_column(Integer)
 
 
 class AuthSession(IdMixin, Base):

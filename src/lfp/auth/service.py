@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lfp.auth.models import User
 from lfp.auth.passwords import hash_password, verify_password
-from lfp.auth.sessions import SessionService, TokenPair
+from lfp.auth.sessions import SessionService, TokenPair, check_enabled
 from lfp.auth.throttle import LoginThrottle
 from lfp.db.engine import Database
 from lfp.errors import Conflict, Forbidden, NotAuthenticated
@@ -21,9 +21,9 @@ class UserService:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def signup(self, email: str, password: str) -> User:
+    def signup(self, email: str, password: str, *, role: str = "user") -> User:
         """Create a user; `Conflict` when the email is taken (emails compare case-blind)."""
-        user = User(email=email.strip().lower(), password_hash=hash_password(password))
+        user = User(email=email.strip().lower(), password_hash=hash_password(password), role=role)
         try:
             with self._db.write() as session:
                 if session.scalar(select(User.id).where(User.email == user.email)):
@@ -56,14 +56,16 @@ def log_in(
 ) -> User:
     """The user these credentials are for, sent from client `address`.
 
-    Raises `LoginThrottled` without checking the password when a limit is reached, and
-    `NotAuthenticated` (counted as a failure) when the email or password is wrong.
+    Raises `LoginThrottled` without checking the password when a limit is reached,
+    `NotAuthenticated` (counted as a failure) when the email or password is wrong, and
+    `Forbidden` for the right password of a disabled account.
     """
     attempt = throttle.begin(email, address)
     user = users.authenticate(email, password)
     if user is None:
         raise NotAuthenticated("email or password is wrong")
     throttle.succeeded(attempt)
+    check_enabled(user)
     return user
 
 

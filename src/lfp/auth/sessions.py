@@ -28,14 +28,21 @@ from lfp.auth.tokens import (
 from lfp.config import Settings
 from lfp.db.base import utcnow
 from lfp.db.engine import Database
-from lfp.errors import NotAuthenticated
+from lfp.errors import Forbidden, NotAuthenticated
 
 _REVOKED = {
     "logout": "the session was signed out",
     "reuse": "the session was revoked because one of its refresh tokens was used twice",
     "password": "the session was revoked because the account's password changed",
+    "disabled": "the session was revoked because an operator disabled the account",
 }
 SIGN_IN_AGAIN = "; sign in again"
+
+
+def check_enabled(user: User) -> None:
+    """`Forbidden` when an operator has disabled `user`'s account."""
+    if user.disabled_at is not None:
+        raise Forbidden("this account is disabled; an operator can enable it again")
 
 
 @dataclass(frozen=True)
@@ -98,8 +105,10 @@ class SessionService:
         with self.db.write() as session:
             token = session.get(RefreshToken, digest)
             row = session.get(AuthSession, token.session_id) if token else None
-            if token is None or row is None:
+            user = session.get(User, row.user_id) if row else None
+            if token is None or row is None or user is None:
                 raise NotAuthenticated("the refresh token is not valid" + SIGN_IN_AGAIN)
+            check_enabled(user)
             _check_usable(row)
             # Conditional, so of two refreshes racing with one token exactly one wins.
             used = session.execute(
@@ -134,7 +143,10 @@ class SessionService:
         )
 
     def authenticate(self, access_token: str) -> tuple[User, uuid.UUID]:
-        """The user a valid access token of a live session names, and that session's id."""
+        """The user a valid access token of a live session names, and that session's id.
+
+        `Forbidden` when the account is disabled, whatever the token.
+        """
         try:
             claims = read_token(access_token, self._policy.secret)
         except InvalidToken as exc:
@@ -148,6 +160,7 @@ class SessionService:
         if found is None:
             raise NotAuthenticated("the access token's user or session no longer exists")
         user, row = found.tuple()
+        check_enabled(user)
         _check_usable(row)
         return user, row.id
 

@@ -1,7 +1,8 @@
 """The `lfp` command: run the server and workers, sign in, upload, download, run jobs.
 
 Here the Typer app is assembled and the options every command shares are read; the
-commands live in one module per group (`server`, `account`, `files`, `jobs`, `catalog`)
+commands live in one module per group (`server`, `account`, `files`, `jobs`, `catalog`,
+`users`)
 and what they print in `render`.
 """
 
@@ -13,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from lfp.cli import account, catalog, files, jobs, server
+from lfp.cli import account, catalog, files, jobs, server, users
 from lfp.cli.common import DEFAULT_URL, ClientConfig
 from lfp.cli.files import parse_size
 from lfp.client.state import Credentials, default_config_dir
@@ -23,6 +24,7 @@ __all__ = ["app", "main", "parse_size"]
 app = typer.Typer(help="lfp: move very large files into a system, verified.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(users.app, name="users")
 
 # In the order `lfp --help` lists them.
 _COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (

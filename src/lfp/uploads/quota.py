@@ -79,20 +79,46 @@ def usage(session: Session, owner_id: uuid.UUID, *, without: Collection[str] = (
     return Usage(int(stored or 0), int(reserved), len(rows))
 
 
-def lock_user(session: Session, owner_id: uuid.UUID) -> None:
-    """Lock the user's row until the transaction ends: their quota checks queue up."""
-    session.get(User, owner_id, with_for_update=True)
+@dataclass(frozen=True)
+class Limits:
+    """One user's quota and open-upload cap (0: unlimited), and where each comes from."""
+
+    quota_bytes: int
+    max_open_uploads: int
+    quota_source: str
+    uploads_source: str
 
 
-def _refusal(settings: Settings, held: Usage, wanted: int | None, what: str) -> InsufficientStorage:
-    quota = settings.user_quota_bytes
+_OPERATOR = "set for your account by an operator"
+
+
+def limits_of(user: User | None, settings: Settings) -> Limits:
+    """`user`'s limits: an operator's override where set, else the `LFP_USER_*` settings."""
+    quota = user.quota_bytes if user and user.quota_bytes is not None else None
+    most = user.max_open_uploads if user and user.max_open_uploads is not None else None
+    return Limits(
+        quota_bytes=settings.user_quota_bytes if quota is None else quota,
+        max_open_uploads=settings.user_max_open_uploads if most is None else most,
+        quota_source="LFP_USER_QUOTA_BYTES" if quota is None else _OPERATOR,
+        uploads_source="LFP_USER_MAX_OPEN_UPLOADS" if most is None else _OPERATOR,
+    )
+
+
+def lock_user(session: Session, owner_id: uuid.UUID, settings: Settings) -> Limits:
+    """Lock the user's row until the transaction ends (their quota checks queue up); their
+    limits."""
+    return limits_of(session.get(User, owner_id, with_for_update=True), settings)
+
+
+def _refusal(limits: Limits, held: Usage, wanted: int | None, what: str) -> InsufficientStorage:
+    quota = limits.quota_bytes
     room = max(0, quota - held.used)
     needs = f"needs {_bytes(wanted)}" if wanted is not None else "does not fit"
     return InsufficientStorage(
         f"{what} {needs}: only {_bytes(room)} of your quota are left; "
         f"you use {_bytes(held.used)} ({_bytes(held.stored)} in files, "
         f"{_bytes(held.reserved)} reserved by open uploads) of the {_bytes(quota)} allowed "
-        "(LFP_USER_QUOTA_BYTES); delete files or abort uploads to make room",
+        f"({limits.quota_source}); delete files or abort uploads to make room",
         extra={"quota_bytes": quota, "used_bytes": held.used, "available_bytes": room},
     )
 
@@ -110,32 +136,32 @@ def check_new_upload(
     `freeing` names open uploads the new one takes the place of (a tus final upload's
     partial uploads): they are left out of the count.
     """
-    most = settings.user_max_open_uploads
-    if not most and not settings.user_quota_bytes:
+    limits = lock_user(session, owner_id, settings)
+    most = limits.max_open_uploads
+    if not most and not limits.quota_bytes:
         return
-    lock_user(session, owner_id)
     held = usage(session, owner_id, without=freeing)
     if most and held.open_uploads >= most:
         raise InsufficientStorage(
             f"you have {held.open_uploads} open uploads, the most allowed "
-            f"(LFP_USER_MAX_OPEN_UPLOADS is {most}); complete or abort one first",
+            f"({most}, {limits.uploads_source}); complete or abort one first",
             extra={"open_uploads": held.open_uploads, "max_open_uploads": most},
         )
-    check_room(settings, held, size or 0, "this upload")
+    check_room(limits, held, size or 0, "this upload")
 
 
-def check_room(settings: Settings, held: Usage, wanted: int, what: str) -> None:
+def check_room(limits: Limits, held: Usage, wanted: int, what: str) -> None:
     """Refuse `wanted` more bytes beyond `held`: 413 if they alone exceed the quota."""
-    quota = settings.user_quota_bytes
+    quota = limits.quota_bytes
     if not quota or held.used + wanted <= quota:
         return
     if wanted > quota:
         raise TooLarge(
             f"{what} needs {_bytes(wanted)}, more than your whole quota of {_bytes(quota)} "
-            "(LFP_USER_QUOTA_BYTES)",
+            f"({limits.quota_source})",
             extra={"quota_bytes": quota, "used_bytes": held.used},
         )
-    raise _refusal(settings, held, wanted, what)
+    raise _refusal(limits, held, wanted, what)
 
 
 @dataclass(frozen=True)
@@ -154,13 +180,13 @@ def stream_room(
     None when there is no quota; the refusal at once when there is no room, or when the
     body's declared `length` does not fit. Locks the owner's row.
     """
-    if not settings.user_quota_bytes:
+    limits = lock_user(session, upload.owner_id, settings)
+    if not limits.quota_bytes:
         return None
-    lock_user(session, upload.owner_id)
     other = usage(session, upload.owner_id, without={str(upload.id)})
     held = Usage(other.stored, other.reserved + own, other.open_uploads)
-    room = settings.user_quota_bytes - held.used
-    refusal = _refusal(settings, held, length, "this upload's next body")
+    room = limits.quota_bytes - held.used
+    refusal = _refusal(limits, held, length, "this upload's next body")
     if room <= 0 or (length is not None and length > room):
         raise refusal
     return Room(room, refusal)
@@ -168,8 +194,8 @@ def stream_room(
 
 def check_declared(session: Session, settings: Settings, upload: Upload) -> None:
     """Refuse the size just declared for an upload of deferred length past the quota."""
-    if not settings.user_quota_bytes or upload.size is None:
+    if upload.size is None:
         return
-    lock_user(session, upload.owner_id)
+    limits = lock_user(session, upload.owner_id, settings)
     held = usage(session, upload.owner_id, without={str(upload.id)})
-    check_room(settings, held, upload.size, "the upload's declared length")
+    check_room(limits, held, upload.size, "the upload's declared length")

@@ -1,0 +1,1 @@
+"""Operators' powers over accounts: list, create, disable, enable, delete, set limits."""
