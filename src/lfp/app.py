@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 from lfp import __version__
 from lfp.admin.routes import router as admin_router
 from lfp.auth.routes import router as auth_router
+from lfp.auth.sessions import SessionPolicy, SessionService
 from lfp.auth.throttle import LoginThrottle, ThrottlePolicy
 from lfp.bootstrap import Services, build_services
 from lfp.catalog.products.routes import router as products_router
@@ -128,7 +129,7 @@ def _start_background_work(services: Services) -> list[asyncio.Task[None]]:
     return [
         asyncio.create_task(_sweep_expired(services)),
         asyncio.create_task(_recover_jobs(services)),
-        asyncio.create_task(_forget_login_failures(services)),
+        asyncio.create_task(_forget_old_sign_ins(services)),
     ]
 
 
@@ -148,14 +149,18 @@ async def _sweep_expired(services: Services) -> None:
         await asyncio.sleep(services.settings.sweep_interval_seconds)
 
 
-async def _forget_login_failures(services: Services) -> None:
-    """Delete, every `sweep_interval_seconds`, the login counters whose failures are forgotten."""
+async def _forget_old_sign_ins(services: Services) -> None:
+    """Delete, every `sweep_interval_seconds`, the login counters whose failures are
+    forgotten, expired sessions and refresh tokens used too long ago to matter."""
     throttle = LoginThrottle(services.db, ThrottlePolicy.from_settings(services.settings))
+    policy = SessionPolicy.from_settings(services.settings, services.jwt_secret)
+    sessions = SessionService(services.db, policy)
     while True:
-        try:
-            await to_thread.run_sync(throttle.prune)
-        except Exception:
-            log.exception("forgetting old failed logins failed; trying again later")
+        for prune, what in ((throttle.prune, "failed logins"), (sessions.prune, "sessions")):
+            try:
+                await to_thread.run_sync(prune)
+            except Exception:
+                log.exception("forgetting old %s failed; trying again later", what)
         await asyncio.sleep(services.settings.sweep_interval_seconds)
 
 

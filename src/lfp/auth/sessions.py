@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from lfp.auth.models import AuthSession, RefreshToken, User
@@ -141,6 +141,22 @@ class SessionService:
             .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
             .values(revoked_at=utcnow(), revoked_reason=reason)
         )
+
+    def prune(self) -> int:
+        """Delete expired sessions (with their refresh tokens) and refresh tokens used longer
+        ago than a session may last; how many it deleted (a deleted session's tokens go
+        with it, uncounted).
+
+        A session past its expiry refuses every token anyway, revoked or not; a used
+        refresh token is kept as long as a session could last so that its reuse is still
+        caught, and then forgotten (an older one is merely not valid).
+        """
+        now = utcnow()
+        used_before = now - timedelta(seconds=self._policy.refresh_lifetime_seconds)
+        with self.db.write() as session:
+            tokens = session.execute(delete(RefreshToken).where(RefreshToken.used_at < used_before))
+            sessions = session.execute(delete(AuthSession).where(AuthSession.expires_at < now))
+        return sum(int(getattr(result, "rowcount", 0) or 0) for result in (tokens, sessions))
 
     def authenticate(self, access_token: str) -> tuple[User, uuid.UUID]:
         """The user a valid access token of a live session names, and that session's id.
