@@ -30,6 +30,7 @@ from lfp.processors.base import JobCancelled, ProcessorError
 from lfp.processors.context import JobInput, ProgressSnapshot, RunningJob, StopReason
 from lfp.processors.registry import Registry
 from lfp.storage import BlobStore
+from lfp.uploads.full_disk import is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,8 @@ class JobRunner:
             heartbeat.stop()  # its last progress is written with the outcome instead
             self._succeed(claim, run, result)
         except Exception as exc:
+            # Its room first: a run that filled the disk leaves the database room to record it.
+            shutil.rmtree(scratch, ignore_errors=True)
             self._unfinished(claim, run, exc)
         finally:
             heartbeat.stop()
@@ -185,6 +188,13 @@ class JobRunner:
             self._stopped(claim, run.stop_reason or "cancelled")
         elif isinstance(exc, ProcessorError):
             self._end(claim, JobState.failed, error=str(exc)[:MAX_ERROR])
+        elif is_disk_full(exc):
+            log.error("job %s ran out of disk space: %s", claim.job_id, exc)
+            error = (
+                f"the server ran out of disk space while {claim.processor} ran ({exc}); "
+                "run the job again once there is room"
+            )
+            self._end(claim, JobState.failed, error=error[:MAX_ERROR])
         else:
             log.exception("processor %s failed on job %s", claim.processor, claim.job_id)
             error = f"processor {claim.processor} failed: {_describe(exc)}"

@@ -7,6 +7,7 @@ not allowed the cases skip, saying so (in CI too: CI runs on the same kind of ma
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -18,7 +19,16 @@ import httpx
 import pytest
 
 from tests.conftest import BASE_ENV
-from tests.helpers import MiB, Server, random_file, sign_up, wait_until
+from tests.helpers import (
+    MiB,
+    Server,
+    gate_params,
+    random_file,
+    sign_up,
+    upload_small,
+    wait_for_job,
+    wait_until,
+)
 
 DISK_SIZE = 64 * MiB
 PROBLEM = "application/problem+json"
@@ -211,3 +221,24 @@ def test_the_sweeper_removes_orphaned_staging_blobs_and_keeps_live_ones(
         os.utime(path, (long_ago, long_ago))
     wait_until(lambda: not orphan.exists(), 30, "the sweeper to remove the orphan")
     assert (folder / live).exists()
+
+
+def test_a_job_that_fills_the_disk_fails_saying_so_and_gives_the_room_back(
+    small_disk: Path, serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = serve(small_disk, LFP_DB_RESERVE_BYTES="0")
+    gate = gate_params(tmp_path)
+    with sign_up(server.url) as client:
+        data = random_file(tmp_path / "input.bin", 20 * MiB, seed=13).read_bytes()
+        file = upload_small(client, data, processor="test-gate", params=json.dumps(gate))
+        job_id = file["job_id"]
+        wait_for_job(client, job_id, states=("running",))
+        wait_until(lambda: Path(gate["starts"]).exists(), 60, "the job to start")
+        fill(small_disk, 2 * MiB)
+        Path(gate["gate"]).touch()  # the job now copies 20 MiB where 2 are left
+
+        failed = wait_for_job(client, job_id)
+        assert failed["state"] == "failed", failed
+        assert "ran out of disk space" in failed["error"], failed["error"]
+        assert list((small_disk / "work").iterdir()) == []  # its scratch is gone
+    assert "unhandled error" not in server.log()
