@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import pytest
 from sqlalchemy import func, select
 
 from lfp.auth import sessions as sessions_module
 from lfp.auth.models import AuthSession, RefreshToken, User
 from lfp.auth.sessions import SessionPolicy, SessionService
-from lfp.db.base import utcnow
 from lfp.db.engine import Database
 from lfp.errors import NotAuthenticated
+from tests.unit.auth.clock import Clock
 
 LIFETIME = 60
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -36,8 +23,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-def service(db: Database) -> SessionService:
-    return SessionService(db, SessionPolicy("secret" * 8, 900, LIFETIME))
+def service(database: Database) -> SessionService:
+    return SessionService(database, SessionPolicy("secret" * 8, 900, LIFETIME))
 
 
 def _user(db: Database) -> User:
@@ -53,9 +40,9 @@ def _count(db: Database, model: type[AuthSession] | type[RefreshToken]) -> int:
 
 
 def test_expired_sessions_go_with_their_tokens(
-    db: Database, service: SessionService, clock: Clock
+    database: Database, service: SessionService, clock: Clock
 ) -> None:
-    user = _user(db)
+    user = _user(database)
     service.start(user.id)
     live = service.start(user.id)
     clock.advance(LIFETIME - 10)
@@ -63,13 +50,13 @@ def test_expired_sessions_go_with_their_tokens(
     clock.advance(20)
 
     assert service.prune() == 1  # the idle session, its one token with it
-    assert (_count(db, AuthSession), _count(db, RefreshToken)) == (1, 2)
+    assert (_count(database, AuthSession), _count(database, RefreshToken)) == (1, 2)
 
 
 def test_used_refresh_tokens_are_kept_as_long_as_a_session_lasts(
-    db: Database, service: SessionService, clock: Clock
+    database: Database, service: SessionService, clock: Clock
 ) -> None:
-    first = service.start(_user(db).id)
+    first = service.start(_user(database).id)
     clock.advance(10)
     second = service.refresh(first.refresh_token)
     clock.advance(LIFETIME - 20)

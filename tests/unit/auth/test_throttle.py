@@ -9,9 +9,7 @@ parameters), none at all for an attempt over a limit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Any, Literal
 
 import pytest
@@ -21,11 +19,10 @@ from lfp.auth import passwords, throttle
 from lfp.auth.models import LoginFailures
 from lfp.auth.service import UserService, log_in
 from lfp.auth.throttle import LoginThrottle, LoginThrottled, ThrottlePolicy
-from lfp.db.base import utcnow
 from lfp.db.engine import Database
-from lfp.db.migrate import upgrade
 from lfp.errors import NotAuthenticated
 from tests.helpers import PASSWORD
+from tests.unit.auth.clock import Clock
 
 POLICY = ThrottlePolicy(
     account_failures=3,
@@ -34,31 +31,6 @@ POLICY = ThrottlePolicy(
     backoff_max_seconds=200,
     window_seconds=3600,
 )
-
-
-class Clock:
-    """The time the throttle sees; tests move it forward."""
-
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(
-    request: pytest.FixtureRequest, make_database: Callable[[str], str | None], tmp_path: Path
-) -> Iterator[Database]:
-    """A migrated database of each kind."""
-    url = make_database(str(request.param)) or f"sqlite:///{tmp_path / 'lfp.db'}"
-    upgrade(url)
-    db = Database(url)
-    yield db
-    db.dispose()
 
 
 @pytest.fixture
