@@ -4,10 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
+# The web pages' bundles, built from web/ by npm (Node.js and npm must be installed).
+WEB_STAMP := src/lfp/web/static/dist/.built
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/package.json web/package-lock.json
+# The browser the UI tests drive: Debian's chromium (never a browser Playwright downloads).
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install compile serve test lint typecheck pytest bench bench-processors bench-ingest clean
+.PHONY: install web browser compile serve test lint typecheck pytest bench bench-processors bench-ingest clean
 
-install: $(STAMP)
+install: $(STAMP) web
 
 # Reinstall when the lockfile or the project metadata change. Bytecode is compiled here:
 # where PYTHONDONTWRITEBYTECODE=1 is set, Python would otherwise recompile every module at
@@ -17,6 +22,18 @@ $(STAMP): uv.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --locked --quiet --compile-bytecode
 	touch $(STAMP)
+
+web: $(WEB_STAMP)
+
+# Rebuilt when a page's source, the lockfile or the build script changes.
+$(WEB_STAMP): $(WEB_SOURCES)
+	cd web && npm ci --no-audit --no-fund --loglevel=error && node build.mjs
+
+browser:
+	test -x $(CHROMIUM) || { \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }; }
 
 # lfp's own modules, compiled again whenever they change (cheap: only changed files).
 compile: install
@@ -32,7 +49,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: compile
+pytest: compile browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

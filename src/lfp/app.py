@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError
 from starlette.responses import JSONResponse
@@ -39,6 +40,8 @@ from lfp.uploads.full_disk import is_disk_full, sweep_orphans
 from lfp.uploads.routes import router as uploads_router
 from lfp.uploads.tus.middleware import TusMiddleware
 from lfp.uploads.tus.routes import router as tus_router
+from lfp.web.routes import router as web_router
+from lfp.web.shell import DIST
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.services = services
     install_handlers(app)
     _install_disk_full_handlers(app)
-    api = APIRouter(prefix="/api/v1")
-    api.include_router(auth_router)
-    api.include_router(admin_router)
-    api.include_router(uploads_router)
-    api.include_router(tus_router)
-    api.include_router(dropzone_router)
-    api.include_router(files_router)
-    api.include_router(jobs_router)
-    api.include_router(processors_router)
-    api.include_router(titles_router)
-    api.include_router(products_router)
-    app.include_router(api)
-    app.include_router(health_router)
+    api = _include_routes(app)
     # Inside the tus middleware, so it sees the method tus clients override.
     # Innermost but for the routes: what it refuses is still counted, and CORS-wrapped.
     app.add_middleware(
@@ -122,6 +113,29 @@ def _install_disk_full_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(DBAPIError, answer)
     app.add_exception_handler(OSError, answer)
+
+
+def _include_routes(app: FastAPI) -> APIRouter:
+    """Every route: the API under /api/v1 (returned), health, the web pages and their files."""
+    api = APIRouter(prefix="/api/v1")
+    for router in (
+        auth_router,
+        admin_router,
+        uploads_router,
+        tus_router,
+        dropzone_router,
+        files_router,
+        jobs_router,
+        processors_router,
+        titles_router,
+        products_router,
+    ):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(health_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=DIST.parent, check_dir=False), name="static")
+    return api
 
 
 def _start_background_work(services: Services) -> list[asyncio.Task[None]]:

@@ -35,7 +35,15 @@ SHARED = ("lfp.config", "lfp.errors", "lfp.digests")  # used by every layer, so 
 INFRASTRUCTURE = ("lfp.storage", "lfp.db", "lfp.http", "lfp.client", *SHARED)
 WIRING_AND_ENTRY_POINTS = ("lfp.app", "lfp.bootstrap", "lfp.cli", "lfp.worker")
 PROTOCOL_ADAPTERS = ("lfp.uploads.tus", "lfp.uploads.dropzone")
-HTTP_FACING = ("lfp.app", "lfp.health", "lfp.deps", "lfp.http", "*.routes", *PROTOCOL_ADAPTERS)
+HTTP_FACING = (
+    "lfp.app",
+    "lfp.health",
+    "lfp.deps",
+    "lfp.http",
+    "lfp.web",
+    "*.routes",
+    *PROTOCOL_ADAPTERS,
+)
 # Framework-free codecs of HTTP field values, for any module that speaks HTTP as a client too
 # (the forward processor sends Repr-Digest).
 FIELD_CODECS = ("lfp.http.content_digest",)

@@ -1,4 +1,11 @@
-"""HTTP routes of the auth API: signup, login, refresh, logout, password, me."""
+"""HTTP routes of the auth API: signup, login, refresh, logout, password, me, and the web
+pages' cookie sessions.
+
+`POST /auth/browser-session` checks the credentials like `POST /auth/login` (same
+throttle) and sets two cookies: `lfp_session`, HttpOnly, the session's token, and
+`lfp_csrf`, readable by the pages, the token their changes send back in `X-CSRF-Token`.
+Both are `SameSite=Lax`, and `Secure` when the request came over https.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 
 from lfp.auth.schemas import (
+    BrowserSessionOut,
     LoginRequest,
     PasswordChange,
     RefreshRequest,
@@ -17,7 +25,7 @@ from lfp.auth.schemas import (
 from lfp.auth.service import change_password, log_in
 from lfp.auth.sessions import SessionPolicy, SessionService, TokenPair
 from lfp.auth.throttle import LoginThrottle, LoginThrottled, ThrottlePolicy
-from lfp.deps import AppServices, CurrentSession, CurrentUser
+from lfp.deps import CSRF_COOKIE, SESSION_COOKIE, AppServices, CurrentSession, CurrentUser
 from lfp.http.problems import HttpProblem
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -91,6 +99,46 @@ def password(
 def me(user: CurrentUser) -> UserOut:
     """The signed-in user."""
     return UserOut.model_validate(user)
+
+
+@router.post("/browser-session", response_model=BrowserSessionOut, responses=_THROTTLED)
+def browser_sign_in(
+    body: LoginRequest, request: Request, response: Response, services: AppServices
+) -> BrowserSessionOut:
+    """Sign in from the web pages: sets the session cookies. 401, 403 and 429 as login."""
+    try:
+        user = log_in(
+            services.users, _throttle(services), body.email, body.password, _peer(request)
+        )
+    except LoginThrottled as exc:
+        raise _throttled(exc) from None
+    started = _sessions(services).start_browser(user.id)
+    for name, value, http_only in (
+        (SESSION_COOKIE, started.token, True),
+        (CSRF_COOKIE, started.csrf_token, False),
+    ):
+        response.set_cookie(
+            name,
+            value,
+            max_age=started.max_age,
+            path="/",
+            secure=request.url.scheme == "https",
+            httponly=http_only,
+            samesite="lax",
+        )
+    return BrowserSessionOut(
+        email=user.email, csrf_token=started.csrf_token, expires_in=started.max_age
+    )
+
+
+@router.delete("/browser-session", status_code=status.HTTP_204_NO_CONTENT)
+def browser_sign_out(signed_in: CurrentSession, services: AppServices) -> Response:
+    """Sign out of the web pages: the session ends, wherever it is held, its cookies go."""
+    _sessions(services).revoke(signed_in[1], "logout")
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    for name in (SESSION_COOKIE, CSRF_COOKIE):
+        response.delete_cookie(name, path="/", samesite="lax")
+    return response
 
 
 def _sessions(services: AppServices) -> SessionService:

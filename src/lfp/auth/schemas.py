@@ -57,6 +57,14 @@ class TokenResponse(BaseModel):
     refresh_expires_in: int
 
 
+class BrowserSessionOut(BaseModel):
+    """Who signed in on the web pages, and the CSRF token they send with every change."""
+
+    email: str
+    csrf_token: str
+    expires_in: int
+
+
 class RefreshRequest(BaseModel):
     """A refresh token to use up for a new pair of tokens."""
 

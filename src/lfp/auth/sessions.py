@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from lfp.auth.models import AuthSession, RefreshToken, User
 from lfp.auth.tokens import (
     InvalidToken,
+    csrf_token,
     issue_token,
     new_refresh_token,
     read_token,
@@ -53,6 +54,15 @@ class TokenPair:
     expires_in: int
     refresh_token: str
     refresh_expires_in: int
+
+
+@dataclass(frozen=True)
+class BrowserLogin:
+    """What a login from the web pages hands out: the cookie's token and the CSRF token."""
+
+    token: str
+    csrf_token: str
+    max_age: int
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,27 @@ class SessionService:
         session.add(row)
         session.flush()
         return self._pair(session, row)
+
+    def start_browser(self, user_id: uuid.UUID) -> BrowserLogin:
+        """A new session for the web pages: one token, for a cookie, lasting the session.
+
+        Checked against its session on every request like an access token, so logout, a
+        password change or a disabled account end it at once; it needs no refresh.
+        """
+        now = utcnow()
+        lifetime = self._policy.refresh_lifetime_seconds
+        row = AuthSession(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + timedelta(seconds=lifetime),
+        )
+        with self.db.write() as session:
+            session.add(row)
+        secret = self._policy.secret
+        token = issue_token(user_id, row.id, secret, lifetime, kind="browser")
+        return BrowserLogin(token, csrf_token(row.id, secret), lifetime)
 
     def refresh(self, refresh_token: str) -> TokenPair:
         """Use `refresh_token` up and return a new pair for its session.
@@ -158,13 +189,14 @@ class SessionService:
             sessions = session.execute(delete(AuthSession).where(AuthSession.expires_at < now))
         return sum(int(getattr(result, "rowcount", 0) or 0) for result in (tokens, sessions))
 
-    def authenticate(self, access_token: str) -> tuple[User, uuid.UUID]:
-        """The user a valid access token of a live session names, and that session's id.
+    def authenticate(self, access_token: str, kind: str = "api") -> tuple[User, uuid.UUID]:
+        """The user a valid access token of `kind` of a live session names, and that
+        session's id.
 
         `Forbidden` when the account is disabled, whatever the token.
         """
         try:
-            claims = read_token(access_token, self._policy.secret)
+            claims = read_token(access_token, self._policy.secret, kind)
         except InvalidToken as exc:
             raise NotAuthenticated(f"{exc}{SIGN_IN_AGAIN} or refresh it") from None
         with self.db.read() as session:

@@ -1,0 +1,1 @@
+"""The web pages `lfp serve` answers at `/`: accounts, uploads, files, jobs, catalogues."""

@@ -1,0 +1,34 @@
+// Builds the pages' bundles: web/src/pages/<page>.js -> src/lfp/web/static/dist/<page>.js
+// (and <page>.css for the styles a page imports). `make install` runs it when a source,
+// the lockfile or this file changed; nothing it writes is committed.
+import { build } from "esbuild";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pages = join(here, "src", "pages");
+const out = join(here, "..", "src", "lfp", "web", "static", "dist");
+
+const entryPoints = (await readdir(pages))
+  .filter((name) => name.endsWith(".js"))
+  .map((name) => join(pages, name));
+
+await rm(out, { recursive: true, force: true });
+await mkdir(out, { recursive: true });
+await build({
+  entryPoints,
+  outdir: out,
+  bundle: true,
+  format: "esm",
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
+  minify: true,
+  sourcemap: true,
+  target: ["es2022"],
+  loader: { ".woff": "file", ".woff2": "file", ".svg": "file", ".png": "file" },
+  logLevel: "warning",
+  legalComments: "linked",
+});
+await writeFile(join(out, ".built"), new Date().toISOString() + "\n");
+console.log(`built ${entryPoints.length} pages into ${out}`);

@@ -1,0 +1,2 @@
+// The files page.
+import "../lib/page.js";

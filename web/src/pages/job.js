@@ -1,0 +1,2 @@
+// The job page.
+import "../lib/page.js";

@@ -1,0 +1,2 @@
+// The jobs page.
+import "../lib/page.js";

@@ -1,0 +1,2 @@
+// The products page.
+import "../lib/page.js";

@@ -1,0 +1,2 @@
+// The titles page.
+import "../lib/page.js";

@@ -1,0 +1,2 @@
+// The upload page.
+import "../lib/page.js";
