@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
@@ -81,7 +82,7 @@ class JobOut(BaseModel):
                     name=o.name,
                     size=o.size,
                     content_type=o.content_type,
-                    url=f"/api/v1/jobs/{job.id}/outputs/{o.name}",
+                    url=f"/api/v1/jobs/{job.id}/outputs/{quote(o.name, safe='')}",
                 )
                 for o in job.outputs
             ],
