@@ -94,7 +94,8 @@ class Server:
             except httpx.TransportError:
                 return False
 
-        wait_until(healthy, 60, "the server to answer /healthz")
+        # Generous: on a loaded 2-core machine a start (imports, migrations) can take long.
+        wait_until(healthy, 120, "the server to answer /healthz")
 
     def kill(self) -> None:
         """Kill the process outright (SIGKILL), as a crash would."""
