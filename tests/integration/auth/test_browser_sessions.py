@@ -105,3 +105,21 @@ def test_signing_out_a_password_change_and_disabling_end_the_cookie_session(
         refused = third.get("/auth/me")
         assert refused.status_code == 403 and "disabled" in refused.json()["detail"]
         assert anon.post("/auth/browser-session", json=account).status_code == 403
+
+
+def test_the_cookies_are_secure_behind_an_https_proxy(server: Server, anon: httpx.Client) -> None:
+    account = _account(anon)
+    plain = anon.post("/auth/browser-session", json=account)
+    # The test client is 127.0.0.1, the proxy uvicorn trusts by default (FORWARDED_ALLOW_IPS).
+    proxied = anon.post(
+        "/auth/browser-session", json=account, headers={"X-Forwarded-Proto": "https"}
+    )
+    for answer, secure in ((plain, False), (proxied, True)):
+        assert answer.status_code == 200, answer.text
+        cookies = answer.headers.get_list("set-cookie")
+        assert len(cookies) == 2
+        for cookie in cookies:
+            assert "SameSite=lax" in cookie and "Path=/" in cookie
+            assert ("Secure" in cookie) is secure, cookie
+        assert ("HttpOnly" in cookies[0]) and cookies[0].startswith("lfp_session=")
+        assert "HttpOnly" not in cookies[1] and cookies[1].startswith("lfp_csrf=")
