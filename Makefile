@@ -1,5 +1,7 @@
 # Two commands do all setup: `make serve` runs lfp, `make test` runs every check.
 PYTHON ?= python3
+# The slowest tests are listed at the end of every run, to see where the time goes.
+PYTEST_ARGS ?= --durations=30
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9

@@ -155,10 +155,18 @@ def other_api(server: Server) -> Iterator[httpx.Client]:
 S3_SUITES = ("uploads", "files", "jobs", "processors")
 
 
+@pytest.hookimpl(trylast=True)  # after pytest has grouped the items by their fixtures
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the `postgres-s3` backend only for the suites where the store matters."""
+    """Run the `postgres-s3` backend only for the suites where the store matters, and the
+    browser tests last.
+
+    Playwright's sync API keeps an event loop running in the main thread while its
+    (session-wide) browser lives, and `asyncio.run` refuses to start under it: the tests
+    that use asyncio must all have run before the first browser test starts.
+    """
     integration = Path(__file__).parent / "integration"
-    kept, dropped = [], []
+    browser = Path(__file__).parent / "browser"
+    kept, dropped, last = [], [], []
     for item in items:
         relative = (
             item.path.relative_to(integration) if item.path.is_relative_to(integration) else None
@@ -166,11 +174,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         on_s3 = "[postgres-s3" in item.nodeid
         if on_s3 and (relative is None or relative.parts[0] not in S3_SUITES):
             dropped.append(item)
+        elif item.path.is_relative_to(browser):
+            last.append(item)
         else:
             kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+    items[:] = kept + last
 
 
 @pytest.hookimpl(wrapper=True)

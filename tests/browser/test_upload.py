@@ -294,3 +294,26 @@ def test_a_file_not_kept_is_selected_again_and_its_upload_goes_on(
     wait_ready(page, path)
     sent_after = bytes_received(page) - before
     assert 0 < sent_after < size * 0.85, f"{sent_after} bytes sent again of {size}"
+
+
+def test_an_upload_survives_a_dropped_network(signed_in: Page, tmp_path: Path) -> None:
+    page = signed_in
+    size = 48 * MiB
+    path = random_file(tmp_path / "offline.bin", size, seed=48)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    slow = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 8 * MiB}
+    cdp.send("Network.emulateNetworkConditions", slow)
+    add_files(page, path)
+    upload_button(page).click()
+    progress = page.locator(".uppy-StatusBar-progress")
+    expect(progress).to_have_attribute("aria-valuenow", re.compile(r"^[1-5]\d$"), timeout=60_000)
+    page.context.set_offline(True)  # the network goes away mid-upload
+    expect(
+        page.get_by_text(re.compile("offline|No Internet connection", re.I)).first
+    ).to_be_visible()
+    page.context.set_offline(False)
+    cdp.send("Network.emulateNetworkConditions", {**slow, "uploadThroughput": -1})
+    # tus retries by itself and asks the server where the upload stands: nothing is lost.
+    expect(uploaded_item(page, path.name)).to_be_visible(timeout=UPLOAD_TIMEOUT * 1000)
+    wait_ready(page, path)
