@@ -101,6 +101,17 @@ def snapshot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
     return take
 
 
+def forget_failed_loads(errors: list[str], *reasons: str) -> None:
+    """Drop from `errors` the browser's "Failed to load resource" lines naming one of
+    `reasons` (a status such as "409", or a network error): answers a test expects, which
+    the browser logs as errors although the page handles them."""
+    errors[:] = [
+        error
+        for error in errors
+        if not ("Failed to load resource" in error and any(r in error for r in reasons))
+    ]
+
+
 def assert_accessible(page: Page) -> None:
     """No serious or critical axe-core violation on the page as it stands."""
     from axe_playwright_python.sync_playwright import Axe
@@ -138,4 +149,11 @@ def signed_in(page: Page) -> Page:
     return page
 
 
-__all__ = ["CHROMIUM", "assert_accessible", "new_email", "new_page", "sign_up"]
+__all__ = [
+    "CHROMIUM",
+    "assert_accessible",
+    "forget_failed_loads",
+    "new_email",
+    "new_page",
+    "sign_up",
+]
