@@ -18,7 +18,6 @@ from starlette.responses import JSONResponse
 from lfp import __version__
 from lfp.admin.routes import router as admin_router
 from lfp.auth.routes import router as auth_router
-from lfp.auth.sessions import SessionPolicy, SessionService
 from lfp.auth.throttle import LoginThrottle, ThrottlePolicy
 from lfp.bootstrap import Services, build_services
 from lfp.catalog.products.routes import router as products_router
@@ -167,8 +166,7 @@ async def _forget_old_sign_ins(services: Services) -> None:
     """Delete, every `sweep_interval_seconds`, the login counters whose failures are
     forgotten, expired sessions and refresh tokens used too long ago to matter."""
     throttle = LoginThrottle(services.db, ThrottlePolicy.from_settings(services.settings))
-    policy = SessionPolicy.from_settings(services.settings, services.jwt_secret)
-    sessions = SessionService(services.db, policy)
+    sessions = services.sessions
     while True:
         for prune, what in ((throttle.prune, "failed logins"), (sessions.prune, "sessions")):
             try:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from lfp.admin.service import AdminService
 from lfp.auth.service import UserService
+from lfp.auth.sessions import SessionPolicy, SessionService
 from lfp.config import Settings, load_or_create_jwt_secret
 from lfp.db.engine import Database
 from lfp.files.service import FileService
@@ -36,6 +37,7 @@ class Services:
     store: BlobStore
     jwt_secret: str
     users: UserService
+    sessions: SessionService
     admin: AdminService
     files: FileService
     uploads: UploadLifecycle
@@ -75,12 +77,14 @@ def build_services(settings: Settings, store: BlobStore | None = None) -> Servic
     files = FileService(db, store, executor.submit_verification)
     uploads = UploadLifecycle(db, store, settings, files, jobs, metrics)
     appends = AppendReceiver(db, store, settings, uploads, metrics)
+    jwt_secret = load_or_create_jwt_secret(settings)
     return Services(
         settings=settings,
         db=db,
         store=store,
-        jwt_secret=load_or_create_jwt_secret(settings),
+        jwt_secret=jwt_secret,
         users=UserService(db),
+        sessions=SessionService(db, SessionPolicy.from_settings(settings, jwt_secret)),
         admin=AdminService(db, store, settings),
         files=files,
         uploads=uploads,

@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from lfp.auth.models import User
-from lfp.auth.sessions import SessionPolicy, SessionService
 from lfp.auth.tokens import csrf_matches
 from lfp.bootstrap import Services
 from lfp.errors import Forbidden, NotAuthenticated
@@ -44,8 +43,7 @@ def current_session(
     read of the user and the session, so a revoked session (logout, a password change)
     refuses its tokens from the next request on.
     """
-    policy = SessionPolicy.from_settings(services.settings, services.jwt_secret)
-    sessions = SessionService(services.db, policy)
+    sessions = services.sessions
     if credentials is not None:
         return sessions.authenticate(credentials.credentials)
     cookie = request.cookies.get(SESSION_COOKIE)

@@ -68,6 +68,19 @@ def bytes_received(page: Page) -> float:
     return float(match.group(1))
 
 
+def limit_uploads(page: Page, bytes_per_second: int) -> Callable[[], None]:
+    """Slow the page's uploads to `bytes_per_second`; returns what lifts the limit."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    conditions = {"offline": False, "latency": 0, "downloadThroughput": -1}
+
+    def set_limit(limit: int) -> None:
+        cdp.send("Network.emulateNetworkConditions", {**conditions, "uploadThroughput": limit})
+
+    set_limit(bytes_per_second)
+    return lambda: set_limit(-1)
+
+
 def test_a_50_mib_file_uploads_and_is_ready_with_its_sha256(
     signed_in: Page, web: Server, tmp_path: Path, snapshot: Callable[[Page, str], Path]
 ) -> None:
@@ -118,10 +131,7 @@ def test_an_upload_goes_on_after_a_reload_without_sending_it_all_again(
     page = signed_in
     size = 96 * MiB
     path = random_file(tmp_path / "resumed.bin", size, seed=96)
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    slow = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 16 * MiB}
-    cdp.send("Network.emulateNetworkConditions", slow)
+    unlimit = limit_uploads(page, 16 * MiB)
     add_files(page, path)
     # Golden Retriever keeps a copy of the file in IndexedDB, to bring it back after a reload.
     wait_until(lambda: page.evaluate(STORED_BLOBS) == 1, 20, "the file's copy in IndexedDB")
@@ -130,7 +140,7 @@ def test_an_upload_goes_on_after_a_reload_without_sending_it_all_again(
     expect(progress).to_have_attribute("aria-valuenow", re.compile(r"^[3-7]\d$"), timeout=60_000)
     expect(page.locator("#progress-details")).to_contain_text(re.compile(r"MiB/s · .+ left"))
     snapshot(page, "half-way")
-    cdp.send("Network.emulateNetworkConditions", {**slow, "uploadThroughput": -1})
+    unlimit()
     before = bytes_received(page)
     page.reload()
     # Golden Retriever brings the file back, and the upload goes on by itself.
@@ -279,16 +289,14 @@ def test_a_file_not_kept_is_selected_again_and_its_upload_goes_on(
     page = signed_in
     size = 64 * MiB
     path = random_file(tmp_path / "reselected.bin", size, seed=64)
-    cdp = page.context.new_cdp_session(page)
-    slow = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 12 * MiB}
-    cdp.send("Network.emulateNetworkConditions", slow)
+    unlimit = limit_uploads(page, 12 * MiB)
     add_files(page, path)
     wait_until(lambda: page.evaluate(STORED_BLOBS) == 1, 20, "the file's copy in IndexedDB")
     upload_button(page).click()
     progress = page.locator(".uppy-StatusBar-progress")
     expect(progress).to_have_attribute("aria-valuenow", re.compile(r"^[2-7]\d$"), timeout=60_000)
     page.evaluate(CLEAR_BLOBS)  # as when the file was too big to keep
-    cdp.send("Network.emulateNetworkConditions", {**slow, "uploadThroughput": -1})
+    unlimit()
     before = bytes_received(page)
     page.reload()
     expect(page.get_by_text("Session restored")).to_be_visible()
@@ -309,10 +317,7 @@ def test_an_upload_survives_a_dropped_network(
     page = signed_in
     size = 48 * MiB
     path = random_file(tmp_path / "offline.bin", size, seed=48)
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    slow = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 8 * MiB}
-    cdp.send("Network.emulateNetworkConditions", slow)
+    unlimit = limit_uploads(page, 8 * MiB)
     add_files(page, path)
     upload_button(page).click()
     progress = page.locator(".uppy-StatusBar-progress")
@@ -322,7 +327,7 @@ def test_an_upload_survives_a_dropped_network(
         page.get_by_text(re.compile("offline|No Internet connection", re.I)).first
     ).to_be_visible()
     page.context.set_offline(False)
-    cdp.send("Network.emulateNetworkConditions", {**slow, "uploadThroughput": -1})
+    unlimit()
     # tus retries by itself and asks the server where the upload stands: nothing is lost.
     expect(uploaded_item(page, path.name)).to_be_visible(timeout=UPLOAD_TIMEOUT * 1000)
     wait_ready(page, path)

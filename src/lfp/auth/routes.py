@@ -23,7 +23,7 @@ from lfp.auth.schemas import (
     UserOut,
 )
 from lfp.auth.service import change_password, log_in
-from lfp.auth.sessions import SessionPolicy, SessionService, TokenPair
+from lfp.auth.sessions import TokenPair
 from lfp.auth.throttle import LoginThrottle, LoginThrottled, ThrottlePolicy
 from lfp.deps import CSRF_COOKIE, SESSION_COOKIE, AppServices, CurrentSession, CurrentUser
 from lfp.http.problems import HttpProblem
@@ -58,7 +58,7 @@ def login(body: LoginRequest, request: Request, services: AppServices) -> TokenR
         )
     except LoginThrottled as exc:
         raise _throttled(exc) from None
-    return _tokens(_sessions(services).start(user.id))
+    return _tokens(services.sessions.start(user.id))
 
 
 @router.post("/refresh", response_model=TokenResponse)
@@ -67,13 +67,13 @@ def refresh(body: RefreshRequest, services: AppServices) -> TokenResponse:
 
     A refresh token used a second time revokes its whole session.
     """
-    return _tokens(_sessions(services).refresh(body.refresh_token))
+    return _tokens(services.sessions.refresh(body.refresh_token))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(services: AppServices, signed_in: CurrentSession) -> Response:
     """End the access token's session: its access and refresh tokens stop working at once."""
-    _sessions(services).revoke(signed_in[1], "logout")
+    services.sessions.revoke(signed_in[1], "logout")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -88,7 +88,7 @@ def password(
     passwords = (body.current_password, body.new_password)
     try:
         pair = change_password(
-            _sessions(services), _throttle(services), user, passwords, _peer(request)
+            services.sessions, _throttle(services), user, passwords, _peer(request)
         )
     except LoginThrottled as exc:
         raise _throttled(exc) from None
@@ -112,7 +112,7 @@ def browser_sign_in(
         )
     except LoginThrottled as exc:
         raise _throttled(exc) from None
-    started = _sessions(services).start_browser(user.id)
+    started = services.sessions.start_browser(user.id)
     for name, value, http_only in (
         (SESSION_COOKIE, started.token, True),
         (CSRF_COOKIE, started.csrf_token, False),
@@ -134,17 +134,11 @@ def browser_sign_in(
 @router.delete("/browser-session", status_code=status.HTTP_204_NO_CONTENT)
 def browser_sign_out(signed_in: CurrentSession, services: AppServices) -> Response:
     """Sign out of the web pages: the session ends, wherever it is held, its cookies go."""
-    _sessions(services).revoke(signed_in[1], "logout")
+    services.sessions.revoke(signed_in[1], "logout")
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     for name in (SESSION_COOKIE, CSRF_COOKIE):
         response.delete_cookie(name, path="/", samesite="lax")
     return response
-
-
-def _sessions(services: AppServices) -> SessionService:
-    """The session service for this process's settings and signing key."""
-    policy = SessionPolicy.from_settings(services.settings, services.jwt_secret)
-    return SessionService(services.db, policy)
 
 
 def _throttle(services: AppServices) -> LoginThrottle:

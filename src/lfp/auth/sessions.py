@@ -93,6 +93,12 @@ class SessionService:
 
     def start_in(self, session: Session, user_id: uuid.UUID) -> TokenPair:
         """`start` inside the caller's unit of work."""
+        row = self._new_session(session, user_id)
+        session.flush()
+        return self._pair(session, row)
+
+    def _new_session(self, session: Session, user_id: uuid.UUID) -> AuthSession:
+        """A session row for `user_id` starting now, added to `session`."""
         now = utcnow()
         row = AuthSession(
             id=uuid.uuid4(),
@@ -102,8 +108,7 @@ class SessionService:
             expires_at=now + timedelta(seconds=self._policy.refresh_lifetime_seconds),
         )
         session.add(row)
-        session.flush()
-        return self._pair(session, row)
+        return row
 
     def start_browser(self, user_id: uuid.UUID) -> BrowserLogin:
         """A new session for the web pages: one token, for a cookie, lasting the session.
@@ -111,17 +116,9 @@ class SessionService:
         Checked against its session on every request like an access token, so logout, a
         password change or a disabled account end it at once; it needs no refresh.
         """
-        now = utcnow()
-        lifetime = self._policy.refresh_lifetime_seconds
-        row = AuthSession(
-            id=uuid.uuid4(),
-            user_id=user_id,
-            created_at=now,
-            last_used_at=now,
-            expires_at=now + timedelta(seconds=lifetime),
-        )
         with self.db.write() as session:
-            session.add(row)
+            row = self._new_session(session, user_id)
+        lifetime = self._policy.refresh_lifetime_seconds
         secret = self._policy.secret
         token = issue_token(user_id, row.id, secret, lifetime, kind="browser")
         return BrowserLogin(token, csrf_token(row.id, secret), lifetime)

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lfp.auth.models import User
-from lfp.auth.sessions import SessionPolicy, SessionService
 from lfp.deps import SESSION_COOKIE, AppServices
 from lfp.errors import Forbidden, NotAuthenticated
 from lfp.http.problems import HttpProblem
@@ -48,9 +47,8 @@ def _signed_in_user(request: Request, services: AppServices) -> User | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie is None:
         return None
-    policy = SessionPolicy.from_settings(services.settings, services.jwt_secret)
     try:
-        return SessionService(services.db, policy).authenticate(cookie, kind="browser")[0]
+        return services.sessions.authenticate(cookie, kind="browser")[0]
     except (NotAuthenticated, Forbidden):
         return None
 

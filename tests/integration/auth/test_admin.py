@@ -28,12 +28,6 @@ def admin(server: Server) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture
-def anon(server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{server.url}/api/v1", timeout=30) as client:
-        yield client
-
-
 def _account(admin: httpx.Client, email: str | None = None, **fields: Any) -> dict[str, Any]:
     email = email or f"managed-{uuid.uuid4().hex[:10]}@example.com"
     answer = admin.post("/admin/users", json={"email": email, "password": PASSWORD, **fields})

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.helpers import PASSWORD, Server
+from tests.helpers import PASSWORD
 
 
 def _email() -> str:
     return f"auth-{uuid.uuid4().hex[:10]}@example.com"
-
-
-@pytest.fixture
-def anon(server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{server.url}/api/v1", timeout=30) as client:
-        yield client
 
 
 def test_signup_then_login_gives_a_bearer_token(anon: httpx.Client) -> None:

@@ -8,17 +8,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.helpers import PASSWORD, Server, operator
 
 NEW_PASSWORD = "Another-Passw0rd"
-
-
-@pytest.fixture
-def anon(server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{server.url}/api/v1", timeout=30) as client:
-        yield client
 
 
 def _account(anon: httpx.Client) -> dict[str, str]:

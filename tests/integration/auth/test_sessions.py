@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,12 +12,6 @@ import pytest
 from tests.helpers import PASSWORD, Server, wait_until
 
 NEW_PASSWORD = "Another-Passw0rd"
-
-
-@pytest.fixture
-def anon(server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{server.url}/api/v1", timeout=30) as client:
-        yield client
 
 
 def _account(anon: httpx.Client) -> dict[str, str]:
