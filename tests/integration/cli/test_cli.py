@@ -11,10 +11,6 @@ import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import httpx
-import pytest
 
 from tests.helpers import (
     PASSWORD,
@@ -25,66 +21,7 @@ from tests.helpers import (
     wait_for_job,
     wait_until,
 )
-
-
-class Cli:
-    """Runs `lfp` as a user would, with its own config folder."""
-
-    def __init__(self, server: Server, config_dir: Path) -> None:
-        self.config_dir = config_dir
-        self.env = {**os.environ, "LFP_URL": server.url, "LFP_CONFIG_DIR": str(config_dir)}
-        self.env.pop("LFP_TOKEN", None)
-
-    def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "lfp.cli", *args]
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.command(*args), env=self.env, capture_output=True, text=True, timeout=300
-        )
-
-    def start(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            self.command(*args),
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            # A shell starting the suite in the background (`make test &`) hands every child
-            # SIGINT ignored; the tests that press Ctrl-C need it back as a user has it.
-            preexec_fn=_default_sigint,
-        )
-
-    def token(self) -> str:
-        return str(json.loads((self.config_dir / "credentials.json").read_text())["token"])
-
-    def upload_with_chunks(self, api: httpx.Client) -> dict[str, Any] | None:
-        """The upload this CLI has in progress, once the server has some of its chunks."""
-        state = self.config_dir / "uploads.json"
-        ids = list(json.loads(state.read_text()).values()) if state.exists() else []
-        if not ids:
-            return None
-        upload: dict[str, Any] = api.get(f"/uploads/{ids[0]}").json()
-        return upload if upload["received"] else None
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-@pytest.fixture
-def cli(server: Server, tmp_path: Path) -> Cli:
-    """A signed-up CLI user."""
-    cli = Cli(server, tmp_path / "config")
-    email = f"cli-{uuid.uuid4().hex[:10]}@example.com"
-    result = cli.run("signup", "--email", email, "--password", PASSWORD)
-    assert result.returncode == 0, result.stderr
-    return cli
-
-
-def _api(server: Server, cli: Cli) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {cli.token()}"}
-    return httpx.Client(base_url=f"{server.url}/api/v1", headers=headers, timeout=30)
+from tests.integration.cli.conftest import Cli, user_api
 
 
 def test_credentials_are_private(cli: Cli) -> None:
@@ -115,7 +52,7 @@ def test_interrupted_upload_resumes_sending_only_missing_chunks(
 ) -> None:
     source = random_file(tmp_path / "resume.bin", 400 * MiB, seed=12)
     first = cli.start("upload", str(source), "--chunk-size", "5MiB", "--parallel", "1")
-    api = _api(server, cli)
+    api = user_api(server, cli)
 
     upload = wait_until(lambda: cli.upload_with_chunks(api), 60, "the first chunks to arrive")
     first.send_signal(signal.SIGINT)
@@ -165,7 +102,7 @@ def test_upload_rides_out_a_server_restart(
     assert cli.run("signup", "--email", email, "--password", PASSWORD).returncode == 0
     source = random_file(tmp_path / "restart.bin", 300 * MiB, seed=13)
     running = cli.start("upload", str(source), "--chunk-size", "5MiB", "--parallel", "2")
-    api = _api(server, cli)
+    api = user_api(server, cli)
 
     wait_until(lambda: cli.upload_with_chunks(api), 60, "the first chunks to arrive")
     api.close()
@@ -205,7 +142,7 @@ def test_upload_with_a_processor_waits_for_the_job_and_fetches_results(
     done = cli.run("upload", str(source), "--process", "hash", "--param", "algorithms=md5,sha1")
     assert done.returncode == 0, done.stderr
     assert "succeeded" in done.stdout
-    with _api(server, cli) as api:
+    with user_api(server, cli) as api:
         (job,) = api.get("/jobs").json()["items"]
     assert job["params"] == {"algorithms": ["md5", "sha1"]}
     assert job["result"]["digests"]["md5"] == hashlib.md5(source.read_bytes()).hexdigest()
@@ -228,7 +165,7 @@ def test_upload_no_wait_then_cancel(cli: Cli, server: Server, tmp_path: Path) ->
     params = ["--param", f"gate={gate}", "--param", f"starts={tmp_path / 'starts'}"]
     done = cli.run("upload", str(source), "--process", "test-gate", *params, "--no-wait")
     assert done.returncode == 0, done.stderr
-    with _api(server, cli) as api:
+    with user_api(server, cli) as api:
         (job,) = api.get("/jobs").json()["items"]
         assert job["state"] in ("queued", "running")
         cancelled = cli.run("cancel", job["id"])

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.helpers import PASSWORD, MiB, Server, file_sha256, random_file, wait_until
-from tests.integration.cli.test_cli import Cli
+from tests.integration.cli.conftest import Cli
 
 NEW_PASSWORD = "Another-Passw0rd"
 

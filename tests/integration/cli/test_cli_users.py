@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from tests.helpers import PASSWORD, Server, operator
-from tests.integration.cli.test_cli import Cli
+from tests.integration.cli.conftest import Cli
 
 
 def _email() -> str:
