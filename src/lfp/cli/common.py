@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -23,6 +24,14 @@ err = Console(stderr=True)
 out = Console(soft_wrap=True)
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+
+# The `--json` flag of every command that prints a listing or a result.
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (the API's shape) for scripts")]
+
+
+def print_json(value: Any) -> None:
+    """`value` as indented JSON on stdout, for `--json`."""
+    typer.echo(json.dumps(value, indent=2))
 
 
 @dataclass
