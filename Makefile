@@ -12,7 +12,7 @@ WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/packa
 # The browser the UI tests drive: Debian's chromium (never a browser Playwright downloads).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install web browser compile serve test lint typecheck pytest bench bench-processors bench-ingest clean
+.PHONY: install web browser compile serve test lint typecheck pytest bench bench-processors bench-ingest bench-startup clean
 
 install: $(STAMP) web
 
@@ -64,6 +64,9 @@ bench-processors: install
 
 bench-ingest: install
 	$(BIN)/python benchmarks/ingest.py
+
+bench-startup: install
+	$(BIN)/python benchmarks/startup.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
