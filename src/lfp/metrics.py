@@ -53,7 +53,10 @@ class Metrics:
             "lfp_chunks_refused", "Chunks refused, by reason.", ["reason"], registry=r
         )
         self.uploads = Counter(
-            "lfp_uploads", "Uploads created, completed and expired.", ["event"], registry=r
+            "lfp_uploads",
+            "Uploads created, completed, expired and deduplicated.",
+            ["event"],
+            registry=r,
         )
         self.verification_seconds = Histogram(
             "lfp_verification_seconds",
@@ -90,7 +93,8 @@ class Metrics:
             raise
 
     def upload_event(self, event: str, count: int = 1) -> None:
-        """`created`, `completed` or `expired`."""
+        """`created`, `completed`, `expired` or `deduplicated` (completed at creation, the
+        owner having the bytes already)."""
         self.uploads.labels(event).inc(count)
 
     @contextlib.contextmanager

@@ -24,6 +24,7 @@ from lfp.db.base import utcnow
 from lfp.db.engine import Database
 from lfp.db.paging import page_of
 from lfp.errors import NotFound, Unprocessable
+from lfp.files.blobs import referenced
 from lfp.files.models import StoredFile
 from lfp.jobs.models import Job, JobOutput
 from lfp.storage import BlobStore
@@ -126,6 +127,11 @@ class AdminService:
             # The database removes the rest with the user (a running job then finds its
             # claim gone and publishes nothing).
             session.delete(user)
+            session.flush()
+            # Only the user's own rows share their blobs (`lfp.uploads.dedup`), so none
+            # should be left; a blob some remaining file still names is kept all the same.
+            kept = referenced(session, keys)
+            keys = [key for key in keys if key not in kept]
         for key in keys:
             try:
                 self._store.delete(key)

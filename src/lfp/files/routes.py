@@ -15,6 +15,7 @@ from starlette.requests import ClientDisconnect
 from lfp.deps import AppServices, CurrentUser
 from lfp.errors import BadRequest
 from lfp.files.schemas import FileOut, UploadedFileOut
+from lfp.http.id_prefix import IdPrefix
 from lfp.http.multipart import MultipartReader, form_request_body
 from lfp.http.pagination import Page, Paging
 from lfp.http.ranges import ranged_response
@@ -68,9 +69,13 @@ async def upload_file(
 
 
 @router.get("", response_model=Page[FileOut])
-def list_files(user: CurrentUser, services: AppServices, paging: Paging) -> Page[FileOut]:
-    """The caller's files, newest first."""
-    items, total = services.files.list_owned(user.id, page=paging.page, per_page=paging.per_page)
+def list_files(
+    user: CurrentUser, services: AppServices, paging: Paging, id_prefix: IdPrefix = None
+) -> Page[FileOut]:
+    """The caller's files, newest first; optionally only those whose id starts so."""
+    items, total = services.files.list_owned(
+        user.id, page=paging.page, per_page=paging.per_page, id_prefix=id_prefix
+    )
     return paging.of([FileOut.model_validate(f) for f in items], total)
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from lfp.deps import AppServices, CurrentUser
+from lfp.http.id_prefix import IdPrefix
 from lfp.http.pagination import Page, Paging
 from lfp.http.ranges import ranged_response
 from lfp.jobs.models import JobState
@@ -44,10 +45,17 @@ def list_jobs(
     paging: Paging,
     state: JobState | None = None,
     file_id: uuid.UUID | None = None,
+    id_prefix: IdPrefix = None,
 ) -> Page[JobOut]:
-    """The caller's jobs, newest first; optionally only one state or one file's."""
+    """The caller's jobs, newest first; optionally only one state, one file's, or those
+    whose id starts with `id_prefix`."""
     items, total = services.jobs.list_owned(
-        user.id, page=paging.page, per_page=paging.per_page, state=state, file_id=file_id
+        user.id,
+        page=paging.page,
+        per_page=paging.per_page,
+        state=state,
+        file_id=file_id,
+        id_prefix=id_prefix,
     )
     return paging.of([JobOut.of(j) for j in items], total)
 

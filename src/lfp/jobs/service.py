@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from lfp.config import Settings
 from lfp.db.base import utcnow
 from lfp.db.engine import Database
+from lfp.db.id_prefix import id_starts_with
 from lfp.db.ownership import get_owned
 from lfp.db.paging import page_of
 from lfp.errors import Conflict, NotFound
@@ -142,13 +143,19 @@ class JobService:
         per_page: int,
         state: JobState | None = None,
         file_id: uuid.UUID | None = None,
+        id_prefix: str | None = None,
     ) -> tuple[list[Job], int]:
-        """One page of the owner's jobs, newest first, and how many match in all."""
+        """One page of the owner's jobs, newest first, and how many match in all.
+
+        `id_prefix` keeps those whose id starts with it (see `lfp.db.id_prefix`).
+        """
         where = [Job.owner_id == owner_id]
         if state is not None:
             where.append(Job.state == state)
         if file_id is not None:
             where.append(Job.file_id == file_id)
+        if id_prefix is not None:
+            where.append(id_starts_with(Job.id, id_prefix))
         query = select(Job).where(*where).order_by(Job.created_at.desc(), Job.id)
         with self._db.read() as session:
             return page_of(session, query, page=page, per_page=per_page)

@@ -63,6 +63,9 @@ class JobQueue(Protocol):
         """A queued job on `file`, in the caller's transaction; it starts once the file is
         ready."""
 
+    def dispatch(self, job_id: uuid.UUID) -> None:
+        """Start a queued job whose file is ready already (after its transaction commits)."""
+
 
 @dataclass(frozen=True)
 class Description:

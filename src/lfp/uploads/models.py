@@ -81,6 +81,9 @@ class Upload(IdMixin, Base):
     client_metadata: Mapped[str | None] = mapped_column(Text)
     # The client's own name for the upload (Dropzone's dzuuid), unique per owner.
     client_ref: Mapped[str | None] = mapped_column(String(200))
+    # Completed at creation by linking a ready file of the owner's with the same bytes
+    # (`lfp.uploads.dedup`): no chunk was sent, all count as received.
+    deduplicated: Mapped[bool | None] = mapped_column()
 
 
 class UploadChunk(Base):

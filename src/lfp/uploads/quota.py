@@ -3,6 +3,9 @@
 A user holds the bytes of their files plus what their open uploads reserve: an upload of
 declared size reserves that size; one whose size is not declared yet reserves what it has
 received (its offset, or its chunks, a chunk being written counting as its full bound).
+A file counts its whole size even when it shares its stored bytes with another file of the
+owner's (an upload of bytes they had already, `lfp.uploads.dedup`): what a user may hold
+does not depend on how the server stores it.
 Every check runs inside the caller's write transaction after locking the user's row, so
 parallel requests of one user are counted one after the other (SQLite serialises write
 transactions anyway; PostgreSQL takes `SELECT … FOR UPDATE` on the user).

@@ -12,6 +12,7 @@ from lfp.deps import AppServices, CurrentUser
 from lfp.errors import BadRequest, DigestMismatch, Unprocessable
 from lfp.http.body import content_length
 from lfp.http.content_digest import MalformedDigest, parse_sha256
+from lfp.uploads.dedup import create_linked
 from lfp.uploads.lifecycle import Description
 from lfp.uploads.schemas import CompleteOut, CompleteUpload, CreateUpload, UploadOut
 
@@ -22,7 +23,8 @@ router = APIRouter(prefix="/uploads", tags=["uploads"])
 def create_upload(
     body: CreateUpload, user: CurrentUser, services: AppServices, response: Response
 ) -> UploadOut:
-    """Start a chunked upload."""
+    """Start a chunked upload; one of bytes the caller already holds (same size and
+    `sha256:` checksum as one of their ready files) is completed at once, nothing sent."""
     described = Description(
         filename=body.filename,
         content_type=body.content_type,
@@ -30,7 +32,9 @@ def create_upload(
         processor=body.processor,
         params=body.params,
     )
-    upload = services.uploads.create(user.id, described, size=body.size, chunk_size=body.chunk_size)
+    upload = create_linked(
+        services.uploads, user.id, described, size=body.size, chunk_size=body.chunk_size
+    ) or services.uploads.create(user.id, described, size=body.size, chunk_size=body.chunk_size)
     response.headers["Location"] = f"/api/v1/uploads/{upload.id}"
     return upload
 

@@ -139,6 +139,11 @@ class UploadOut(BaseModel):
     created_at: datetime
     file_id: uuid.UUID | None
     job_id: uuid.UUID | None = Field(default=None, description="The job queued on the file.")
+    deduplicated: bool = Field(
+        default=False,
+        description="Completed at creation without any bytes sent: the caller already had a "
+        "ready file of this sha-256 and size, and `file_id` is a new file sharing its bytes.",
+    )
 
 
 class CompleteOut(BaseModel):

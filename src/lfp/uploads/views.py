@@ -18,6 +18,12 @@ def chunk_count(size: int, chunk_size: int) -> int:
 def upload_view(upload: Upload, received: list[tuple[int, int]]) -> UploadOut:
     """The upload with its stored chunks (`received`: index and size of each)."""
     in_order = upload.offset is not None
+    if upload.deduplicated and upload.size is not None:
+        # No chunk was sent: the bytes were there already, so every chunk counts as received.
+        count = chunk_count(upload.size, upload.chunk_size)
+        received = [
+            (i, min(upload.chunk_size, upload.size - i * upload.chunk_size)) for i in range(count)
+        ]
     return UploadOut(
         id=upload.id,
         filename=upload.filename,
@@ -40,6 +46,7 @@ def upload_view(upload: Upload, received: list[tuple[int, int]]) -> UploadOut:
         created_at=upload.created_at,
         file_id=upload.file_id,
         job_id=upload.job_id,
+        deduplicated=bool(upload.deduplicated),
     )
 
 
