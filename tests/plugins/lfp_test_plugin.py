@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from lfp.processors.base import JobContext, Processor, ProcessorError
 
@@ -21,9 +21,9 @@ class GateParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    gate: str
-    starts: str
-    fail: bool = False
+    gate: str = Field(description="Run until this file exists.", examples=["/tmp/gate"])
+    starts: str = Field(description="Append a line here at each start.", examples=["/tmp/starts"])
+    fail: bool = Field(default=False, description="Fail after the gate opens.", examples=[True])
 
 
 class GateProcessor(Processor):

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from lfp import errors
+from lfp.validation_messages import message
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +145,9 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # In the user's words: no "Value error, " prefixes, no model class names.
         found = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            {"loc": list(e.get("loc", ())), "msg": message(e), "type": e.get("type", "")}
             for e in exc.errors()
         ]
         detail = "; ".join(f"{_where(e['loc'])}: {e['msg']}" for e in found) or "invalid input"

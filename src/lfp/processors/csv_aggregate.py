@@ -51,12 +51,18 @@ class Aggregate(BaseModel):
         extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
     )
 
-    column: Name = Field(description="The input column, as the header names it.")
+    column: Name = Field(
+        description="The input column, as the header names it.", examples=["amount"]
+    )
     function: Function = Field(
-        description="sum, mean (numbers only), min, max, or count (of non-empty values)."
+        description="sum, mean (numbers only), min, max, or count (of non-empty values).",
+        examples=["sum"],
     )
     as_: Name | None = Field(
-        default=None, alias="as", description="The output column's name; default function_column."
+        default=None,
+        alias="as",
+        description="The output column's name; default function_column.",
+        examples=["total_amount"],
     )
 
     @property
@@ -73,13 +79,22 @@ class CsvAggregateParams(BaseModel):
     group_by: list[Name] = Field(
         default_factory=list,
         description="Columns whose values make a group; none: one row over the whole file.",
+        examples=[["region"]],
     )
-    aggregates: list[Aggregate] = Field(min_length=1, description="The output's other columns.")
+    aggregates: list[Aggregate] = Field(
+        min_length=1,
+        description="The output's other columns.",
+        examples=[[{"column": "amount", "function": "sum"}]],
+    )
     delimiter: str = Field(
-        default=",", min_length=1, max_length=1, description="The input's field separator."
+        default=",",
+        min_length=1,
+        max_length=1,
+        description="The input's field separator.",
+        examples=[";"],
     )
     output_format: Literal["csv", "parquet"] = Field(
-        default="csv", description="aggregate.csv or aggregate.parquet."
+        default="csv", description="aggregate.csv or aggregate.parquet.", examples=["parquet"]
     )
 
     @field_validator("delimiter")

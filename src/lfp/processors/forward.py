@@ -69,29 +69,39 @@ class ForwardParams(BaseModel):
         max_length=2048,
         description="http(s) URL to send the file to; its host must be on the server's "
         "allow-list (LFP_FORWARD_ALLOWED_HOSTS). Redirects are not followed.",
+        examples=["https://files.example.com/incoming/report.csv"],
     )
-    method: Literal["PUT", "POST"] = Field(default="PUT", description="HTTP method.")
+    method: Literal["PUT", "POST"] = Field(
+        default="PUT", description="HTTP method.", examples=["POST"]
+    )
     headers: dict[str, str] = Field(
         default={},
         max_length=50,
         description="Extra request headers, e.g. Authorization or Content-Type (default "
         "application/octet-stream). Framing headers (Content-Length, Repr-Digest, …) are "
         "set by lfp. Stored with the job, so visible in it.",
+        examples=[{"Authorization": "Bearer <token>"}],
     )
     max_attempts: int = Field(
-        default=5, ge=1, le=20, description="Tries on network errors, 5xx, 408 and 429."
+        default=5,
+        ge=1,
+        le=20,
+        description="Tries on network errors, 5xx, 408 and 429.",
+        examples=[3],
     )
     retry_delay_seconds: float = Field(
         default=0.5,
         ge=0,
         le=60,
         description="Wait before the first retry; doubled for each later one (at most 60 s).",
+        examples=[2.0],
     )
     timeout_seconds: float = Field(
         default=60.0,
         gt=0,
         le=3600,
         description="Longest wait for the target to connect, take a block or answer.",
+        examples=[300.0],
     )
 
     @field_validator("url")

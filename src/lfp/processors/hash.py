@@ -24,6 +24,7 @@ class HashParams(BaseModel):
         default=["sha256"],
         min_length=1,
         description="Digests to compute, all in the same read pass.",
+        examples=[["md5", "sha256"]],
     )
 
     @field_validator("algorithms")

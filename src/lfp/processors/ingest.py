@@ -37,6 +37,7 @@ class IngestParams(BaseModel):
             "fail: the job fails at the first bad row, naming its line and column, and "
             "the tables stay unchanged; skip: bad rows are left out and listed in the result."
         ),
+        examples=["skip"],
     )
 
 

@@ -52,6 +52,7 @@ class ProductsParams(IngestParams):
         description=(
             "Treat skus that differ only in letter case as one product (stored lower-case)."
         ),
+        examples=[False],
     )
 
 

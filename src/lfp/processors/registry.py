@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from lfp.config import Settings
 from lfp.errors import Unprocessable
 from lfp.processors.base import Processor
+from lfp.validation_messages import describe, rewritten
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +81,14 @@ class Registry:
         try:
             return processor.Params.model_validate(dict(params or {}), context=self._context)
         except ValidationError as exc:
-            problems = "; ".join(_describe(error) for error in exc.errors())
+            found = exc.errors(include_url=False, include_context=False)
+            problems = "; ".join(_describe(error, processor.Params) for error in exc.errors())
             raise Unprocessable(
                 f"invalid params for processor {name!r}: {problems}",
-                extra={"errors": exc.errors(include_url=False, include_context=False)},
+                extra={"errors": rewritten(found)},
             ) from None
 
 
-def _describe(error: Any) -> str:
-    location = ".".join(str(part) for part in error["loc"]) or "params"
-    return f"{location}: {error['msg']}"
+def _describe(error: Any, model: type[BaseModel]) -> str:
+    # In the user's words, with an example of the expected shape from the field's examples.
+    return describe(error, model)

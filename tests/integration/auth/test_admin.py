@@ -199,7 +199,7 @@ def test_bad_changes_get_clear_errors(admin: httpx.Client) -> None:
     for change, words in (
         ({"quota_bytes": -1}, "greater than or equal to 0"),
         ({"role": "king"}, "'user' or 'admin'"),
-        ({"disabled": "maybe"}, "boolean"),
+        ({"disabled": "maybe"}, "disabled: must be true or false"),
     ):
         answer = admin.patch(f"/admin/users/{made['id']}", json=change)
         assert answer.status_code == 422, answer.text

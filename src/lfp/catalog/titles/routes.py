@@ -23,7 +23,7 @@ def title_service(services: AppServices) -> TitleService:
 Titles = Annotated[TitleService, Depends(title_service)]
 # Declared as text and checked by the service, so that a bad value is a 400 naming the
 # allowed values (FastAPI's own checks would answer 422).
-_SORT_BY = f"One of: {', '.join(sorted(SORTABLE))}. Default date_added."
+_SORT_BY = f"One of: {', '.join(sorted(SORTABLE))}. Default date_added (newest first)."
 
 
 @router.get("", response_model=TitlePage)
@@ -35,8 +35,11 @@ def list_titles(
     sort_order: Annotated[
         str | None, Query(description="-1 descending (default) or 1 ascending.")
     ] = None,
-    type: Annotated[str | None, Query(description="Only this type (exact).")] = None,
-    country: Annotated[str | None, Query(description="Only this country field (exact).")] = None,
+    type: Annotated[str | None, Query(description="Only this type, any case.")] = None,
+    country: Annotated[
+        str | None,
+        Query(description="Only titles listing this country (any case; comma-separated: all)."),
+    ] = None,
     release_year: Annotated[str | None, Query(description="Only this release year.")] = None,
     q: Annotated[
         str | None, Query(description="Text in the title, cast or director (any case).")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select
 
 from lfp.catalog.query import PageQuery, choice, no_nul, page_query, whole_number
+from lfp.catalog.text_match import folded_contains, folded_equals, folded_like, like_text
 from lfp.catalog.titles.models import SORTABLE, Title
 from lfp.db.engine import Database
 from lfp.errors import NotFound
@@ -78,18 +79,39 @@ class TitleService:
 
 
 def _conditions(query: TitleQuery) -> list[ColumnElement[bool]]:
+    # Text filters fold both sides (lfp.catalog.text_match), so a value typed in the stored
+    # case always matches, and other cases for the letters the database folds: ASCII on
+    # SQLite, all of Unicode on PostgreSQL with a UTF-8 locale (docs/api.md).
     conditions: list[ColumnElement[bool]] = []
-    if query.type is not None:
-        conditions.append(Title.type == query.type)
+    if query.type is not None and query.type.strip():
+        conditions.append(folded_equals(Title.type, query.type.strip()))
     if query.country is not None:
-        conditions.append(Title.country == query.country)
+        conditions += [_has_country(name) for name in _countries(query.country)]
     if query.release_year is not None:
         conditions.append(Title.release_year == query.release_year)
     if query.q is not None:
-        # Substring, case-insensitive (for ASCII letters on every database).
+        # Substring in any of the three columns; `%` and `_` are taken literally.
         columns = (Title.title, Title.cast_members, Title.director)
-        conditions.append(or_(*(c.icontains(query.q, autoescape=True) for c in columns)))
+        conditions.append(or_(*(folded_contains(c, query.q) for c in columns)))
     return conditions
+
+
+def _countries(text: str) -> list[str]:
+    """The countries a `country` filter names: one, or several comma-separated (all must be)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _has_country(name: str) -> ColumnElement[bool]:
+    """Whether a title's comma-separated country list holds `name` as one whole entry.
+
+    The list is normalised in SQL to `,a,b,` (no spaces around commas; the file's stray
+    leading or trailing commas leave empty entries, which match nothing), so "france"
+    finds "France, Belgium" and "Belgium, France" but not "Franceland".
+    """
+    listed: ColumnElement[str] = literal(",") + func.coalesce(Title.country, "") + literal(",")
+    for spaced in (", ", ", ", " ,", " ,"):  # twice each: a double space needs two passes
+        listed = func.replace(listed, spaced, ",")
+    return folded_like(listed, f"%,{like_text(name)},%")
 
 
 def _sorted(statement: Select[Title], query: TitleQuery) -> Select[Title]:
