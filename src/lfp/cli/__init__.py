@@ -1,8 +1,8 @@
 """The `lfp` command: run the server and workers, sign in, upload, download, run jobs.
 
 Here the Typer app is assembled and the options every command shares are read; the
-commands live in one module per group (`server`, `account`, `files`, `jobs`, `catalog`,
-`users`)
+commands live in one module per group (`server`, `account`, `files`, `delete`, `jobs`,
+`catalog`, `users`)
 and what they print in `render`.
 """
 
@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from lfp.cli import account, catalog, files, jobs, server, users
+from lfp.cli import account, catalog, delete, files, jobs, server, users
 from lfp.cli.common import DEFAULT_URL, ClientConfig
 from lfp.cli.files import parse_size
 from lfp.client.state import Credentials, default_config_dir
@@ -37,11 +37,13 @@ _COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("upload", files.upload),
     ("download", files.download),
     ("files", files.list_files),
+    ("delete", delete.delete),
     ("processors", jobs.processors),
     ("jobs", jobs.list_jobs),
     ("job", jobs.job),
     ("cancel", jobs.cancel),
     ("results", jobs.results),
+    ("process", jobs.process),
     ("titles", catalog.titles),
     ("products", catalog.products),
 )

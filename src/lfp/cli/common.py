@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from lfp.client import LfpClient, LfpError, LfpNetworkError
+from lfp.client.errors import DestinationExists
 from lfp.client.state import Credentials
 
 if TYPE_CHECKING:
@@ -91,7 +92,14 @@ def _errors() -> Iterator[None]:
             _fail(f"{exc.detail} (run `lfp login`)")
         _fail(exc.detail if exc.status == 0 else f"{exc.detail} (HTTP {exc.status})")
     except LfpNetworkError as exc:
-        _fail(str(exc))
+        if exc.reached or not exc.url:
+            _fail(str(exc))
+        _fail(
+            f"cannot reach the lfp server at {_redacted(exc.url)} ({exc.reason}). "
+            "Is it running (lfp serve)? Point to another with --url or LFP_URL."
+        )
+    except DestinationExists as exc:
+        _fail(f"{exc.filename} already exists: pass --force to overwrite it")
     except OSError as exc:
         _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
     except KeyboardInterrupt:

@@ -8,9 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
-from lfp.cli.common import _config, _errors, _fail, _signed_in, out
-from lfp.cli.jobs import _follow_job, _job_params
+from lfp.cli import ids
+from lfp.cli.common import AsJson, _config, _errors, _fail, _signed_in, out, print_json
+from lfp.cli.jobs import _follow_job, _job_params, _wait_job
 from lfp.cli.render import _human, _print_files, _progress
+from lfp.cli.transfer import TransferLine
 from lfp.client import LfpClient
 from lfp.client.state import ResumeState
 
@@ -36,10 +38,14 @@ def upload(
     wait: Annotated[
         bool, typer.Option(help="Wait for the job and show its progress (--no-wait: print its id)")
     ] = True,
+    as_json: AsJson = False,
 ) -> None:
     """Upload files in parallel verified chunks; run it again after an interruption to resume.
 
-    With --process, the processor runs on each file once it is verified.
+    Each file is hashed first: one this account already stores is not sent again. With
+    --process, the processor runs on each file once it is verified. With --json: an array
+    with each file (as `lfp files --json` shows it) and its `job_id`, plus the ended `job`
+    when waiting for it.
     """
     config = _config(ctx)
     size = parse_size(chunk_size) if chunk_size else None
@@ -49,6 +55,8 @@ def upload(
     if param and not process:
         _fail("--param needs --process")
     client = _signed_in(config)
+    with _errors():
+        client.me()  # a missing server or a lapsed login is said before a long hashing
     params = _job_params(client, process, param or []) if process else None
     options: dict[str, Any] = {
         "chunk_size": size,
@@ -58,43 +66,79 @@ def upload(
         "processor": process,
         "params": params,
     }
-    failed = False
-    for path in files:
-        job_id = _upload_one(client, path, options)
-        if not job_id:
-            continue
-        if wait:
-            failed |= not _follow_job(client, job_id)
-        else:
-            out.print(f"job {job_id} queued: follow it with `lfp job {job_id}`")
-    if failed:
+    if not _upload_all(client, files, options, wait=wait, as_json=as_json):
         raise typer.Exit(1)
 
 
-def _upload_one(client: LfpClient, path: Path, options: dict[str, Any]) -> str | None:
-    """Upload `path` with a progress bar and print the verified file; its job's id, if any."""
+def _upload_all(
+    client: LfpClient, files: list[Path], options: dict[str, Any], *, wait: bool, as_json: bool
+) -> bool:
+    """Upload each file and follow its job (or say it is queued); whether all jobs succeeded.
+
+    With `as_json`, nothing but the JSON array reaches stdout.
+    """
+    uploaded: list[dict[str, Any]] = []
+    succeeded = True
+    for path in files:
+        file = _upload_one(client, path, options, quiet=as_json)
+        uploaded.append(file)
+        job_id = file.get("job_id")
+        if not job_id:
+            continue
+        if wait and as_json:
+            file["job"] = _wait_job(client, job_id)
+            succeeded &= file["job"]["state"] == "succeeded"
+        elif wait:
+            succeeded &= _follow_job(client, job_id)
+        elif not as_json:
+            out.print(f"job {job_id} queued: follow it with `lfp job {job_id}`")
+    if as_json:
+        print_json(uploaded)
+    return succeeded
+
+
+def _upload_one(
+    client: LfpClient, path: Path, options: dict[str, Any], *, quiet: bool = False
+) -> dict[str, Any]:
+    """Upload `path` showing each step on stderr (hashing, sending, retrying, verifying),
+    and print the verified file's line unless `quiet`; the file, with its `job_id`."""
     with _errors(), _progress() as bar:
-        task = bar.add_task(path.name, total=path.stat().st_size)
-        file = client.upload_file(path, progress=lambda n: bar.advance(task, n), **options)
+        line = TransferLine(bar, path.name, path.stat().st_size)
+        client.on_retry = line.on_retry
+        try:
+            file = client.upload_file(
+                path, progress=line.advance, on_hashed=line.advance, on_stage=line.stage, **options
+            )
+            line.finish()
+        finally:
+            client.on_retry = None
     if file["state"] != "ready":
         _fail(f"{path}: the server could not verify the upload: {file.get('error')}")
-    out.print(f"{file['id']}  {path.name}  {_human(file['size'])}  sha256 {file['sha256']}")
-    job_id: str | None = file.get("job_id")
-    return job_id
+    if not quiet:
+        out.print(f"{file['id']}  {path.name}  {_human(file['size'])}  sha256 {file['sha256']}")
+    return file
 
 
 def download(
     ctx: typer.Context,
-    file_id: Annotated[str, typer.Argument(help="The file's id")],
+    file_id: Annotated[str, typer.Argument(help="The file's id, or a unique start of it")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Where to write")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file")] = False,
 ) -> None:
-    """Download a file, resuming a partial copy, and check its sha256."""
+    """Download a file, resuming a partial copy, and check its sha256.
+
+    An existing file of that name is left alone unless --force (a `.part` copy left by an
+    interrupted download is continued).
+    """
     client = _signed_in(_config(ctx))
     with _errors():
+        file_id = ids.file_id(client, file_id)
         meta = client.get_file(file_id)
         with _progress() as bar:
-            task = bar.add_task(meta["filename"], total=meta["size"])
-            path = client.download(file_id, output, progress=lambda n: bar.advance(task, n))
+            line = TransferLine(bar, meta["filename"], meta["size"])
+            client.on_retry = line.on_retry
+            path = client.download(file_id, output, progress=line.advance, overwrite=force)
+            line.finish()
     out.print(f"{path}  {_human(meta['size'])}  sha256 {meta['sha256']}")
 
 
@@ -102,10 +146,14 @@ def list_files(
     ctx: typer.Context,
     page: Annotated[int, typer.Option(min=1)] = 1,
     per_page: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    as_json: AsJson = False,
 ) -> None:
     """List your files, newest first."""
     with _errors():
         result = _signed_in(_config(ctx)).list_files(page, per_page)
+    if as_json:
+        print_json(result)
+        return
     _print_files(result)
 
 

@@ -1,14 +1,15 @@
-"""The job commands: `processors`, `jobs`, `job`, `cancel` and `results`; following a job."""
+"""The job commands: `processors`, `jobs`, `job`, `cancel`, `results` and `process`
+(a processor on a stored file); following a job."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from lfp.cli.common import _config, _errors, _fail, _signed_in, out
+from lfp.cli import ids
+from lfp.cli.common import AsJson, _config, _errors, _fail, _signed_in, out, print_json
 from lfp.cli.render import (
     _human,
     _job_progress,
@@ -20,14 +21,24 @@ from lfp.cli.render import (
 from lfp.client import LfpClient
 from lfp.client.params import ParamError, parse_params
 
-JobId = Annotated[str, typer.Argument(help="The job's id")]
+JobId = Annotated[str, typer.Argument(help="The job's id, or a unique start of it (4+ digits)")]
 
 
-def processors(ctx: typer.Context) -> None:
+def processors(
+    ctx: typer.Context,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Each param's type, default and an example --param"),
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
     """List the processors the server offers and their params."""
     with _errors():
         found = _signed_in(_config(ctx)).processors()
-    _print_processors(found)
+    if as_json:
+        print_json(found)
+        return
+    _print_processors(found, verbose=verbose)
 
 
 def list_jobs(
@@ -37,35 +48,39 @@ def list_jobs(
     ] = None,
     page: Annotated[int, typer.Option(min=1)] = 1,
     per_page: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    as_json: AsJson = False,
 ) -> None:
     """List your jobs, newest first."""
     with _errors():
         result = _signed_in(_config(ctx)).list_jobs(page, per_page, state)
+    if as_json:
+        print_json(result)
+        return
     _print_jobs(result)
 
 
-def job(
-    ctx: typer.Context,
-    job_id: JobId,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the job as JSON")] = False,
-) -> None:
+def job(ctx: typer.Context, job_id: JobId, as_json: AsJson = False) -> None:
     """Show a job: state, progress, timings, result, error and outputs."""
+    client = _signed_in(_config(ctx))
     with _errors():
-        found = _signed_in(_config(ctx)).get_job(job_id)
+        found = client.get_job(ids.job_id(client, job_id))
     if as_json:
-        typer.echo(json.dumps(found, indent=2))
+        print_json(found)
         return
     _print_job(found)
 
 
-def cancel(ctx: typer.Context, job_id: JobId) -> None:
+def cancel(ctx: typer.Context, job_id: JobId, as_json: AsJson = False) -> None:
     """Cancel a job: a queued one at once, a running one at its next check."""
+    client = _signed_in(_config(ctx))
     with _errors():
-        found = _signed_in(_config(ctx)).cancel_job(job_id)
-    if found["state"] == "cancelled":
-        out.print(f"job {job_id} cancelled")
+        found = client.cancel_job(ids.job_id(client, job_id))
+    if as_json:
+        print_json(found)
+    elif found["state"] == "cancelled":
+        out.print(f"job {found['id']} cancelled")
     else:
-        out.print(f"job {job_id} asked to stop; it is still {found['state']}")
+        out.print(f"job {found['id']} asked to stop; it is still {found['state']}")
 
 
 def results(
@@ -74,23 +89,33 @@ def results(
     output_dir: Annotated[
         Path, typer.Option("-o", "--output-dir", help="Folder for the outputs")
     ] = Path("."),
+    as_json: AsJson = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files")] = False,
 ) -> None:
-    """Download a job's outputs into a folder and print its result."""
+    """Download a job's outputs into a folder and print its result.
+
+    Nothing is fetched when an output would replace an existing file, unless --force.
+
+    With --json: `{"job": <the job>, "paths": [<each output written>]}`.
+    """
     client = _signed_in(_config(ctx))
     with _errors():
-        found = client.get_job(job_id)
+        found = client.get_job(ids.job_id(client, job_id))
         if found["state"] != "succeeded":
             reason = f": {found['error']}" if found.get("error") else ""
-            _fail(f"job {job_id} is {found['state']}{reason}; it has no results")
+            _fail(f"job {found['id']} is {found['state']}{reason}; it has no results")
         total = sum(o["size"] for o in found["outputs"])
         with _progress() as bar:
             task = bar.add_task("outputs", total=total)
             paths = client.download_outputs(
-                job_id, output_dir, progress=lambda n: bar.advance(task, n)
+                found["id"], output_dir, progress=lambda n: bar.advance(task, n), overwrite=force
             )
+    if as_json:
+        print_json({"job": found, "paths": [str(path) for path in paths]})
+        return
     for path in paths:
         out.print(f"{path}  {_human(path.stat().st_size)}")
-    typer.echo(json.dumps(found["result"], indent=2))
+    print_json(found["result"])
 
 
 def _job_params(client: LfpClient, processor: str, pairs: list[str]) -> dict[str, Any]:
@@ -107,12 +132,55 @@ def _job_params(client: LfpClient, processor: str, pairs: list[str]) -> dict[str
 
 def _follow_job(client: LfpClient, job_id: str) -> bool:
     """Show the job's progress until it ends, then its outcome; whether it succeeded."""
+    found = _wait_job(client, job_id)
+    _print_job(found)
+    return bool(found["state"] == "succeeded")
+
+
+def _wait_job(client: LfpClient, job_id: str) -> dict[str, Any]:
+    """The job once it has ended, its progress shown on stderr meanwhile."""
     bar = _job_progress()
     with _errors(), bar:
         task = bar.add_task(f"job {job_id[:8]}", total=1.0, state="queued")
-        found = client.wait_job(
+        return client.wait_job(
             job_id,
             on_update=lambda j: bar.update(task, completed=j["progress"], state=j["state"]),
         )
-    _print_job(found)
-    return bool(found["state"] == "succeeded")
+
+
+def process(
+    ctx: typer.Context,
+    file_id: Annotated[str, typer.Argument(help="The file's id, or a unique start of it")],
+    processor: Annotated[str, typer.Argument(help="The processor (see `lfp processors`)")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="A processor param as key=value (JSON or text); repeatable"),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option(help="Wait for the job and show its progress (--no-wait: print its id)")
+    ] = True,
+    as_json: AsJson = False,
+) -> None:
+    """Run a processor on a file already stored and follow its job (exit 1 unless it succeeds).
+
+    With --json: the job as the API shows it (the queued one with --no-wait).
+    """
+    client = _signed_in(_config(ctx))
+    with _errors():
+        found_id = ids.file_id(client, file_id)
+    params = _job_params(client, processor, param or [])
+    with _errors():
+        submitted = client.submit_job(found_id, processor, params)
+    if not wait:
+        if as_json:
+            print_json(submitted)
+        else:
+            out.print(f"job {submitted['id']} queued: follow it with `lfp job {submitted['id']}`")
+        return
+    found = _wait_job(client, submitted["id"])
+    if as_json:
+        print_json(found)
+    else:
+        _print_job(found)
+    if found["state"] != "succeeded":
+        raise typer.Exit(1)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -14,19 +15,21 @@ from rich.progress import (
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
 )
 from rich.table import Table
 
 from lfp.cli.common import err, out
+from lfp.cli.params_help import verbose_lines
+from lfp.cli.transfer import SpeedOrStatus
 
 Row = tuple[str, ...]
 # A header, and how many characters of each cell a terminal shows (None: all of it).
 Column = tuple[str, int | None]
 
+# A terminal shows ids short, as git does commits (any unique start of one is accepted).
+_SHORT_ID = 8
 _FILE_COLUMNS: tuple[Column, ...] = (
-    ("id", None),
+    ("id", _SHORT_ID),
     ("name", None),
     ("size", None),
     ("state", None),
@@ -34,7 +37,7 @@ _FILE_COLUMNS: tuple[Column, ...] = (
     ("created", 19),
 )
 _JOB_COLUMNS: tuple[Column, ...] = (
-    ("id", None),
+    ("id", _SHORT_ID),
     ("processor", None),
     ("state", None),
     ("progress", None),
@@ -46,9 +49,10 @@ _JOB_COLUMNS: tuple[Column, ...] = (
 def _print_page(
     result: dict[str, Any], noun: str, columns: Sequence[Column], rows: Sequence[Row]
 ) -> None:
-    """A page of a listing: a table and a footer counting `noun`s on a terminal; piped, one
-    tab-separated line per row, whole, for scripts."""
+    """A page of a listing: a table and a footer counting `noun`s on a terminal; piped, the
+    column names then one line per row, tab-separated and whole, for scripts."""
     if not out.is_terminal:
+        typer.echo("\t".join(header for header, _ in columns))
         for row in rows:
             typer.echo("\t".join(row))
         return
@@ -116,27 +120,35 @@ def _print_job(found: dict[str, Any]) -> None:
         out.print(f"  download with `lfp results {found['id']}`")
 
 
-def _print_processors(found: list[dict[str, Any]]) -> None:
-    """Each processor with its description, then one `--param` line per param."""
+def _print_processors(found: list[dict[str, Any]], verbose: bool = False) -> None:
+    """Each processor with its description, then one `--param` line per param.
+
+    `verbose` shows each param's type, default and an example instead (see params_help).
+    """
     for processor in found:
-        out.print(f"[bold]{processor['name']}[/bold]  {processor['description']}")
+        out.print(f"[bold]{escape(processor['name'])}[/bold]  {escape(processor['description'])}")
         schema = processor["params_schema"]
+        if verbose:
+            for line in verbose_lines(schema):
+                out.print(line, markup=False, highlight=False)
+            continue
         required = set(schema.get("required", []))
         for name, field in schema.get("properties", {}).items():
-            default = (
-                "required" if name in required else f"default {json.dumps(field.get('default'))}"
-            )
-            out.print(f"    --param {name}=…  {field.get('description', '')} ({default})")
+            default = "required" if name in required else "optional"
+            if "default" in field:
+                default = f"default {json.dumps(field['default'])}"
+            text = escape(f"    --param {name}=…  {field.get('description', '')} ({default})")
+            out.print(text)
 
 
 def _progress() -> Progress:
-    """A transfer bar on stderr: bytes, speed and time left."""
+    """A transfer bar on stderr: bytes, then speed and time left, or a task's `status`
+    in their place (see `lfp.cli.transfer.TransferLine`)."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         DownloadColumn(binary_units=True),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
+        SpeedOrStatus(),
         console=err,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -11,15 +12,17 @@ from typing import Any
 
 import httpx
 
-from lfp.client.downloader import download, download_output
-from lfp.client.errors import LfpError
-from lfp.client.retry import RetryPolicy, call_with_retries
+from lfp.client.downloader import download, download_output, output_path, refuse_existing
+from lfp.client.errors import LfpError, LfpNetworkError
+from lfp.client.retry import FIRST_CONTACT, RetryListener, RetryPolicy, call_with_retries
 from lfp.client.state import TokenStore
 from lfp.client.uploader import upload_file
 
 OnProgress = Callable[[int], None]
 # Calls whose 401 means wrong credentials, never an access token to refresh.
 _NO_REFRESH = ("/api/v1/auth/login", "/api/v1/auth/signup", "/api/v1/auth/refresh")
+# Seconds to wait for a TCP connection: a host that drops packets fails quickly too.
+CONNECT_TIMEOUT = 10.0
 
 
 class LfpClient:
@@ -55,6 +58,13 @@ class LfpClient:
         self._transport = transport  # None: the network (tests pass httpx.MockTransport)
         self._local = threading.local()
         self._refresh_lock = threading.Lock()
+        self._ssl: ssl.SSLContext | None = None
+        self._ssl_lock = threading.Lock()
+        # Whether any answer came from the server in this process: until then a failed
+        # connection is a wrong URL or a server not started, not worth `retry`'s patience.
+        self.reached = False
+        # Hears of retries on an unreachable server (see `RetryListener`): progress bars.
+        self.on_retry: RetryListener | None = None
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -63,7 +73,10 @@ class LfpClient:
         client: httpx.Client | None = getattr(self._local, "client", None)
         if client is None:
             client = httpx.Client(
-                base_url=self.base_url, timeout=self.timeout, transport=self._transport
+                base_url=self.base_url,
+                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT)),
+                transport=self._transport,
+                verify=self._verify(),
             )
             self._local.client = client
         client.headers.pop("Authorization", None)
@@ -84,9 +97,38 @@ class LfpClient:
                 raise
         return self._send(method, path, **kwargs)
 
+    def _verify(self) -> ssl.SSLContext | bool:
+        """TLS settings for a thread's client: one context shared by all (loading the CA
+        bundle per thread is slow), and none to build for plain http."""
+        if not self.base_url.startswith("https://"):
+            return False
+        with self._ssl_lock:
+            if self._ssl is None:
+                self._ssl = httpx.create_ssl_context()
+            return self._ssl
+
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One request with the retry policy, without refreshing."""
-        return call_with_retries(lambda: self.http().request(method, path, **kwargs), self.retry)
+        """One request with the retry policy, without refreshing.
+
+        A server never reached in this process gets `FIRST_CONTACT`'s short patience;
+        `LfpNetworkError` names the URL tried and whether it was ever reached.
+        """
+
+        def send() -> httpx.Response:
+            response = self.http().request(method, path, **kwargs)
+            self.reached = True
+            return response
+
+        reached = self.reached
+        policy = self.retry if reached else FIRST_CONTACT
+        try:
+            return call_with_retries(send, policy, on_retry=self.on_retry if reached else None)
+        except LfpNetworkError as exc:
+            verb = "lost" if reached else "cannot reach"
+            message = f"{verb} the lfp server at {self.base_url} ({exc.reason})"
+            raise LfpNetworkError(
+                message, url=self.base_url, reason=exc.reason, reached=reached
+            ) from exc
 
     def reauthenticate(self, failed_token: str | None) -> bool:
         """After a 401 to `failed_token`: a fresh access token is set (True), or none can be.
@@ -198,9 +240,13 @@ class LfpClient:
         """A file's metadata and state."""
         return self._object("GET", f"/api/v1/files/{file_id}")
 
-    def list_files(self, page: int = 1, per_page: int = 20) -> dict[str, Any]:
-        """One page of the user's files."""
-        params = {"page": page, "per_page": per_page}
+    def list_files(
+        self, page: int = 1, per_page: int = 20, id_prefix: str | None = None
+    ) -> dict[str, Any]:
+        """One page of the user's files, newest first; only ids starting `id_prefix` if given."""
+        params: dict[str, Any] = {"page": page, "per_page": per_page}
+        if id_prefix:
+            params["id_prefix"] = id_prefix
         return self._object("GET", "/api/v1/files", params=params)
 
     def delete_file(self, file_id: str) -> None:
@@ -208,10 +254,18 @@ class LfpClient:
         self.request("DELETE", f"/api/v1/files/{file_id}")
 
     def download(
-        self, file_id: str, dest: Path | None = None, *, progress: OnProgress | None = None
+        self,
+        file_id: str,
+        dest: Path | None = None,
+        *,
+        progress: OnProgress | None = None,
+        overwrite: bool = True,
     ) -> Path:
-        """Download a file to `dest` (default: its name, here), resuming a partial copy."""
-        return download(self, file_id, dest, progress=progress)
+        """Download a file to `dest` (default: its name, here), resuming a partial copy.
+
+        Without `overwrite`, an existing `dest` is `DestinationExists`.
+        """
+        return download(self, file_id, dest, progress=progress, overwrite=overwrite)
 
     # -- jobs -------------------------------------------------------------------------
 
@@ -232,12 +286,18 @@ class LfpClient:
         return self._object("GET", f"/api/v1/jobs/{job_id}")
 
     def list_jobs(
-        self, page: int = 1, per_page: int = 20, state: str | None = None
+        self,
+        page: int = 1,
+        per_page: int = 20,
+        state: str | None = None,
+        id_prefix: str | None = None,
     ) -> dict[str, Any]:
-        """One page of the user's jobs, newest first."""
+        """One page of the user's jobs, newest first; only ids starting `id_prefix` if given."""
         params: dict[str, Any] = {"page": page, "per_page": per_page}
         if state:
             params["state"] = state
+        if id_prefix:
+            params["id_prefix"] = id_prefix
         return self._object("GET", "/api/v1/jobs", params=params)
 
     def cancel_job(self, job_id: str) -> dict[str, Any]:
@@ -261,10 +321,21 @@ class LfpClient:
             time.sleep(poll_interval)
 
     def download_outputs(
-        self, job_id: str, folder: Path, *, progress: OnProgress | None = None
+        self,
+        job_id: str,
+        folder: Path,
+        *,
+        progress: OnProgress | None = None,
+        overwrite: bool = True,
     ) -> list[Path]:
-        """Download every output of a job into `folder`; the paths written."""
+        """Download every output of a job into `folder`; the paths written.
+
+        Without `overwrite`, `DestinationExists` before anything is fetched when any output
+        would replace an existing file.
+        """
         job = self.get_job(job_id)
+        if not overwrite:
+            refuse_existing([output_path(o, folder) for o in job["outputs"]])
         return [
             download_output(self, output, folder, progress=progress) for output in job["outputs"]
         ]

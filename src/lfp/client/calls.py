@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from lfp.client.retry import RetryPolicy
+from lfp.client.retry import RetryListener, RetryPolicy
 
 
 class ServerCalls(Protocol):
@@ -19,6 +19,7 @@ class ServerCalls(Protocol):
     base_url: str
     retry: RetryPolicy
     token: str | None
+    on_retry: RetryListener | None
 
     def http(self) -> httpx.Client:
         """This thread's HTTP connection to the server."""

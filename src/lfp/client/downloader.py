@@ -3,6 +3,7 @@ outputs."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import time
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 
 from lfp.client.calls import ServerCalls
-from lfp.client.errors import LfpError, LfpNetworkError
+from lfp.client.errors import DestinationExists, LfpError, LfpNetworkError, network_reason
 
 BLOCK = 1 << 20
 
@@ -24,12 +25,14 @@ def download(
     dest: Path | None = None,
     *,
     progress: Callable[[int], None] | None = None,
+    overwrite: bool = True,
 ) -> Path:
     """Fetch `file_id` into `dest` (default: its own name in the current folder).
 
     Bytes land in `<dest>.part` first; an interrupted download continues from there with
     `Range` and `If-Range`, and only a copy whose sha256 matches the server's is renamed
-    to `dest`.
+    to `dest`. Without `overwrite`, an existing `dest` is `DestinationExists` (before any
+    byte is fetched; a `.part` copy does not count).
     """
     meta = client.get_file(file_id)
     if meta["state"] != "ready":
@@ -38,6 +41,8 @@ def download(
     dest = dest or Path(Path(meta["filename"]).name)
     if dest.is_dir():
         dest = dest / Path(meta["filename"]).name
+    if not overwrite:
+        refuse_existing([dest])
     partial = dest.with_name(dest.name + ".part")
     url = f"/api/v1/files/{file_id}/content"
     _fetch(client, url, partial, int(meta["size"]), f'"{meta["sha256"]}"', progress)
@@ -46,6 +51,18 @@ def download(
         raise LfpError(0, "the downloaded bytes do not match the file's sha256; run it again")
     os.replace(partial, dest)
     return dest
+
+
+def refuse_existing(paths: list[Path]) -> None:
+    """`DestinationExists` for the first of `paths` that exists (a folder too)."""
+    for path in paths:
+        if path.exists():
+            raise DestinationExists(errno.EEXIST, "already exists", str(path))
+
+
+def output_path(output: dict[str, Any], folder: Path) -> Path:
+    """Where `download_output` writes a job output: in `folder`, by its own name."""
+    return folder / Path(output["name"]).name
 
 
 def download_output(
@@ -57,7 +74,7 @@ def download_output(
 ) -> Path:
     """Fetch one job output (as listed in the job's `outputs`) into `folder`, by its name."""
     folder.mkdir(parents=True, exist_ok=True)
-    dest = folder / Path(output["name"]).name
+    dest = output_path(output, folder)
     partial = dest.with_name(dest.name + ".part")
     _fetch(client, output["url"], partial, int(output["size"]), None, progress)
     os.replace(partial, dest)
@@ -87,8 +104,12 @@ def _fetch(
         try:
             have = _fetch_from(client, url, partial, have, etag, progress)
         except (httpx.TransportError, _ServerError) as exc:
+            reason = network_reason(exc)
             if attempt == client.retry.attempts - 1:
-                raise LfpNetworkError(f"download failed: {exc}") from exc
+                message = f"download failed ({reason}); run it again to resume"
+                raise LfpNetworkError(message, url=client.base_url, reason=reason) from exc
+            if client.on_retry:
+                client.on_retry(attempt + 1)
             time.sleep(client.retry.delay(attempt))
         except LfpError as exc:  # an expired access token is refreshed once, then retried
             if exc.status != 401 or refreshed or not client.reauthenticate(sent):
@@ -96,6 +117,8 @@ def _fetch(
             refreshed = True
         else:
             refreshed = False
+            if attempt and client.on_retry:
+                client.on_retry(None)  # through again after retries
     if have != size:
         raise LfpNetworkError(f"download stopped at {have} of {size} bytes")
     if size == 0:

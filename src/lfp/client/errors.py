@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -31,4 +32,34 @@ class LfpError(Exception):
 
 
 class LfpNetworkError(Exception):
-    """The server could not be reached, even after retries."""
+    """The server could not be reached, even after retries.
+
+    `url` is the server tried and `reason` what the network said (e.g. "connection
+    refused"); `reached` tells whether this process ever got an answer from it: False
+    means it was never there (wrong URL, not started), True that it went away.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        reason: str | None = None,
+        reached: bool = True,
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.reason = reason or message
+        self.reached = reached
+
+
+class DestinationExists(FileExistsError):
+    """A download would replace an existing file, and overwriting was not asked for."""
+
+
+def network_reason(exc: Exception) -> str:
+    """What a network failure says, short and plain: "connection refused", "timed out"."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    text = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc)).strip() or type(exc).__name__
+    return text[:1].lower() + text[1:]

@@ -112,14 +112,28 @@ class ResumeState:
 
     def get(self, key: str) -> str | None:
         """The upload id remembered for `key`."""
-        value = _read(self.path).get(key)
+        value = self._entry(key).get("upload_id")
         return str(value) if value else None
 
-    def put(self, key: str, upload_id: str) -> None:
-        """Remember `upload_id` for `key`."""
+    def sha256(self, key: str) -> str | None:
+        """The file's sha256 computed by an earlier run for `key` (hashing is not redone)."""
+        value = self._entry(key).get("sha256")
+        return str(value) if value else None
+
+    def put(self, key: str, upload_id: str | None = None, *, sha256: str | None = None) -> None:
+        """Remember `upload_id` and/or the file's `sha256` for `key`."""
         data = _read(self.path)
-        data[key] = upload_id
+        entry = self._entry(key, data)
+        entry.update({k: v for k, v in (("upload_id", upload_id), ("sha256", sha256)) if v})
+        data[key] = entry
         _write_private(self.path, data)
+
+    def _entry(self, key: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """`{upload_id?, sha256?}` for `key`; a plain id is how older versions kept it."""
+        value = (_read(self.path) if data is None else data).get(key)
+        if isinstance(value, dict):
+            return dict(value)
+        return {"upload_id": value} if isinstance(value, str) and value else {}
 
     def forget(self, key: str) -> None:
         """Drop `key` once its upload is done."""

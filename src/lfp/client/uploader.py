@@ -1,4 +1,5 @@
-"""Parallel, resumable, verified upload of one file through the chunked-upload API."""
+"""Parallel, resumable, verified (and deduplicated) upload of one file through the
+chunked-upload API."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ def upload_file(
     chunk_digests: bool = True,
     resume: ResumeState | None = None,
     progress: Callable[[int], None] | None = None,
+    on_hashed: Callable[[int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
     on_start: Callable[[dict[str, Any]], None] | None = None,
     on_chunks_stored: Callable[[], None] | None = None,
     poll_interval: float = 0.2,
@@ -43,36 +46,39 @@ def upload_file(
 ) -> dict[str, Any]:
     """Upload `path` and wait until the server has verified it; the file's metadata.
 
-    Chunks go `parallel` at a time, each with its Content-Digest (unless
-    `chunk_digests` is False: faster, and corruption is then caught once, by the
-    whole-file checksum, instead of chunk by chunk); a separate thread
-    computes the whole file's sha256 meanwhile, declared at completion so the server
-    checks the assembled file. With `resume`, an interrupted upload of the same file is
-    continued: only the chunks the server lacks are sent. `progress` gets byte counts as
-    chunks are stored (first the bytes already on the server); `on_start` the upload.
-    With `processor` (and its `params`) the server queues that job on the file once it is
-    verified; its id is the returned file's `job_id`.
+    The whole file's sha256 is computed first (`on_hashed` gets byte counts) and declared
+    when the upload is created: the server checks the assembled file against it, and when
+    this user already stores those bytes it answers with the file at once, deduplicated,
+    and nothing is sent. Chunks go `parallel` at a time, each with its Content-Digest
+    (unless `chunk_digests` is False: faster, and corruption is then caught once, by the
+    whole-file checksum). With `resume`, an interrupted upload of the same file is
+    continued without hashing again: only the chunks the server lacks are sent.
+    `progress` gets byte counts as chunks are stored (first the bytes already on the
+    server); `on_start` the upload; `on_stage` each step as it begins: "hashing",
+    "sending", "verifying", or "deduplicated" (no bytes to send). With `processor` (and
+    its `params`) the server queues that job on the file once it is verified; its id is
+    the returned file's `job_id`.
     """
+    stage = on_stage or (lambda _: None)
     size = path.stat().st_size
     job: dict[str, Any] = {"processor": processor, "params": params} if processor else {}
-    key = ""
-    if resume:
-        # Another processor is another upload: a resumed one would run the old job.
-        key = ResumeState.key(path, chunk_size, client.base_url)
-        key += f"|{json.dumps(job, sort_keys=True)}" if job else ""
-    upload = _resume_or_create(client, path, size, chunk_size, resume, key, job)
+    # Another processor is another upload: a resumed one would run the old job.
+    key = ResumeState.key(path, chunk_size, client.base_url) if resume else ""
+    key += f"|{json.dumps(job, sort_keys=True)}" if resume and job else ""
+    checksum = f"sha256:{_whole_file_sha256(path, resume, key, stage, on_hashed)}"
+    upload = _resume_or_create(client, path, size, chunk_size, resume, key, job, checksum)
     if on_start:
         on_start(upload)
-    if progress and upload["bytes_received"]:
-        progress(upload["bytes_received"])
-
-    checksum = None
-    if upload["state"] != "completed" or not upload.get("file_id"):
-        whole = _WholeFileDigest(path)
+    if upload.get("deduplicated"):
+        stage("deduplicated")
+    elif upload["state"] != "completed" or not upload.get("file_id"):
+        stage("sending")
+        if progress and upload["bytes_received"]:
+            progress(upload["bytes_received"])
         _send_missing(client, path, upload, parallel, chunk_digests, progress)
         if on_chunks_stored:
             on_chunks_stored()
-        checksum = f"sha256:{whole.result()}"
+        stage("verifying")
     # Completing a completed upload answers the same file and job again.
     done = client.complete_upload(upload["id"], checksum)
     file = _wait_verified(client, str(done["file_id"]), poll_interval)
@@ -80,6 +86,30 @@ def upload_file(
     if resume:
         resume.forget(key)
     return file
+
+
+def _whole_file_sha256(
+    path: Path,
+    resume: ResumeState | None,
+    key: str,
+    stage: Callable[[str], None],
+    on_hashed: Callable[[int], None] | None,
+) -> str:
+    """The file's sha256: remembered by `resume` from an earlier run, or read now."""
+    known = resume.sha256(key) if resume else None
+    if known:
+        return known
+    stage("hashing")
+    hasher = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(HASH_BLOCK):
+            hasher.update(block)
+            if on_hashed:
+                on_hashed(len(block))
+    digest = hasher.hexdigest()
+    if resume:
+        resume.put(key, sha256=digest)
+    return digest
 
 
 def _resume_or_create(
@@ -90,6 +120,7 @@ def _resume_or_create(
     resume: ResumeState | None,
     key: str,
     job: dict[str, Any],
+    checksum: str,
 ) -> dict[str, Any]:
     upload_id = resume.get(key) if resume else None
     if upload_id:
@@ -102,7 +133,7 @@ def _resume_or_create(
             if upload["state"] in ("open", "completed"):
                 return upload
     fields: dict[str, Any] = {"chunk_size": chunk_size} if chunk_size else {}
-    fields.update(job)
+    fields.update(job, checksum=checksum)
     content_type, _ = mimetypes.guess_type(path.name)
     if content_type:
         fields["content_type"] = content_type
@@ -152,31 +183,6 @@ def _send_missing(
     finally:
         pool.shutdown(wait=True)
         os.close(fd)
-
-
-class _WholeFileDigest:
-    """The sha256 of a file, computed by a background thread while the chunks upload."""
-
-    def __init__(self, path: Path) -> None:
-        self._hasher = hashlib.sha256()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
-        self._thread.start()
-
-    def _run(self, path: Path) -> None:
-        try:
-            with open(path, "rb") as f:
-                while block := f.read(HASH_BLOCK):
-                    self._hasher.update(block)
-        except BaseException as exc:
-            self._error = exc
-
-    def result(self) -> str:
-        """The hex digest, once the read pass is over."""
-        self._thread.join()
-        if self._error:
-            raise self._error
-        return self._hasher.hexdigest()
 
 
 def _wait_verified(client: ServerCalls, file_id: str, poll_interval: float) -> dict[str, Any]:

@@ -51,7 +51,9 @@ class Cli:
     def upload_with_chunks(self, api: httpx.Client) -> dict[str, Any] | None:
         """The upload this CLI has in progress, once the server has some of its chunks."""
         state = self.config_dir / "uploads.json"
-        ids = list(json.loads(state.read_text()).values()) if state.exists() else []
+        entries = json.loads(state.read_text()).values() if state.exists() else []
+        # An entry is {upload_id, sha256}; the id comes once the file is hashed.
+        ids = [e["upload_id"] for e in entries if isinstance(e, dict) and e.get("upload_id")]
         if not ids:
             return None
         upload: dict[str, Any] = api.get(f"/uploads/{ids[0]}").json()

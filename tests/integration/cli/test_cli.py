@@ -210,10 +210,13 @@ def test_catalogue_listings(cli: Cli, tmp_path: Path) -> None:
 
     listed = cli.run("titles", "--q", f"Film {tag}", "--sort-by", "title", "--sort-order", "1")
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.split("\t")[:3] == [f"{tag}-1", "Movie", f"Film {tag}"]
+    header, row = listed.stdout.splitlines()[:2]  # piped: the column names come first
+    assert header.split("\t")[:3] == ["show_id", "type", "title"]
+    assert row.split("\t")[:3] == [f"{tag}-1", "Movie", f"Film {tag}"]
     found = cli.run("products", "--q", tag)
     assert found.returncode == 0, found.stderr
-    assert found.stdout.startswith(f"{tag}-sku\tLamp, {tag}\t")  # skus fold to lower case
+    assert found.stdout.splitlines()[0] == "sku\tname\tupdated_at"
+    assert found.stdout.splitlines()[1].startswith(f"{tag}-sku\tLamp, {tag}\t")  # lower case
     counted = cli.run("products", "--aggregates", "--sort-by", "count")
     assert counted.returncode == 0, counted.stderr
     assert f"Lamp, {tag}\t1\n" in counted.stdout
