@@ -2,6 +2,10 @@
 PYTHON ?= python3
 # The slowest tests are listed at the end of every run, to see where the time goes.
 PYTEST_ARGS ?= --durations=30
+# Test processes for the suite outside the browser (pytest-xdist; most tests wait on
+# servers, so two share two cores well). Each test file stays in one process (loadfile):
+# a file's tests share its servers and fixtures. 0 runs it all in this process.
+PYTEST_WORKERS ?= 2
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
@@ -31,11 +35,13 @@ web: $(WEB_STAMP)
 $(WEB_STAMP): $(WEB_SOURCES)
 	cd web && npm ci --no-audit --no-fund --loglevel=error && node build.mjs
 
+# Debian's packages the tests need: chromium for the browser tests, jq for the README's
+# snippets (tests/integration/test_readme.py runs them as written).
 browser:
-	test -x $(CHROMIUM) || { \
+	test -x $(CHROMIUM) && command -v jq >/dev/null || { \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
-	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }; }
+	  apt-get install -y --no-install-recommends chromium jq >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium jq; }; }
 
 # lfp's own modules, compiled again whenever they change (cheap: only changed files).
 compile: install
@@ -51,8 +57,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The browser tests run on their own, after the rest: Playwright's sync API keeps an event
+# loop running in its process, under which the other tests' asyncio.run cannot start.
 pytest: compile browser
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/browser $(PYTEST_ARGS)
+	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -57,6 +57,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class PortTaken(Exception):
+    """The port a server was to listen on was taken before it could bind it."""
+
+
 @dataclass
 class Server:
     """A real `lfp serve` process on a free port, restartable on the same data."""
@@ -77,9 +81,23 @@ class Server:
         return self.data_dir / "server.log"
 
     def start(self) -> None:
-        """Start the process and wait until /healthz answers."""
+        """Start the process and wait until /healthz answers.
+
+        Another test process (pytest-xdist) may take the port between `free_port` and the
+        server's bind: the server then exits at once, and starts again on another port.
+        """
+        for _ in range(3):
+            try:
+                self._start_once()
+                return
+            except PortTaken:
+                self.port = free_port()
+        raise AssertionError(f"no free port for the server:\n{self.log()}")
+
+    def _start_once(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "LFP_DATA_DIR": str(self.data_dir), **self.env}
+        logged = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")  # noqa: SIM115 - the process owns it
         command = [sys.executable, "-m", "lfp.cli", "serve", "--port", str(self.port)]
         self.process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
@@ -88,6 +106,8 @@ class Server:
 
         def healthy() -> bool:
             if process.poll() is not None:
+                if "address already in use" in self.log()[logged:]:
+                    raise PortTaken(self.port)
                 raise AssertionError(f"server exited with {process.returncode}:\n{self.log()}")
             try:
                 return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
