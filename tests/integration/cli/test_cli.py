@@ -186,6 +186,7 @@ def test_bad_processor_or_param_fails_before_uploading(cli: Cli, tmp_path: Path)
     bad = cli.run("upload", str(source), "--process", "hash", "--param", "algorithms=crc")
     assert bad.returncode == 1
     assert "algorithms.0" in bad.stderr and "(HTTP 422)" in bad.stderr
+    assert "hashing" not in bad.stderr  # told before the file is read
     malformed = cli.run("upload", str(source), "--process", "hash", "--param", "algorithms")
     assert malformed.returncode == 1
     assert "is not key=value" in malformed.stderr
