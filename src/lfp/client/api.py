@@ -208,6 +208,11 @@ class LfpClient:
         body = {"filename": filename, "size": size, **fields}
         return self._object("POST", "/api/v1/uploads", json=body)
 
+    def check_upload(self, filename: str, size: int | None, **fields: Any) -> None:
+        """`LfpError` when `create_upload` with these would be refused now; creates nothing."""
+        body = {"filename": filename, "size": size, **fields}
+        self.request("POST", "/api/v1/uploads/check", json=body)
+
     def get_upload(self, upload_id: str) -> dict[str, Any]:
         """An upload's state and received chunks."""
         return self._object("GET", f"/api/v1/uploads/{upload_id}")

@@ -30,6 +30,9 @@ class ServerCalls(Protocol):
     def create_upload(self, filename: str, size: int | None, **fields: Any) -> dict[str, Any]:
         """Start a chunked upload."""
 
+    def check_upload(self, filename: str, size: int | None, **fields: Any) -> None:
+        """`LfpError` when an upload of this shape would be refused now."""
+
     def get_upload(self, upload_id: str) -> dict[str, Any]:
         """An upload's state and received chunks."""
 

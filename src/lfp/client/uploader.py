@@ -65,6 +65,10 @@ def upload_file(
     # Another processor is another upload: a resumed one would run the old job.
     key = ResumeState.key(path, chunk_size, client.base_url) if resume else ""
     key += f"|{json.dumps(job, sort_keys=True)}" if resume and job else ""
+    if not (resume and resume.get(key)):
+        # Refused (too large, over quota, bad params) before a long hash, not after it.
+        fields: dict[str, Any] = {"chunk_size": chunk_size} if chunk_size else {}
+        client.check_upload(path.name, size, **fields, **job)
     checksum = f"sha256:{_whole_file_sha256(path, resume, key, stage, on_hashed)}"
     upload = _resume_or_create(client, path, size, chunk_size, resume, key, job, checksum)
     if on_start:

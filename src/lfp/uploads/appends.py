@@ -40,11 +40,12 @@ from lfp.errors import (
 )
 from lfp.storage import PartWriter
 from lfp.uploads.body import BodyTarget, Written, write_body
-from lfp.uploads.lifecycle import Description, ProtocolFields, UploadWriter, owned
+from lfp.uploads.lifecycle import Description, ProtocolFields, owned
 from lfp.uploads.models import ChunkState, ConcatRole, Upload, UploadChunk, UploadState
 from lfp.uploads.quota import check_declared, stream_room
 from lfp.uploads.rules import declare_size
 from lfp.uploads.views import InOrderUpload, in_order_view
+from lfp.uploads.writer import UploadWriter
 
 log = logging.getLogger(__name__)
 

@@ -34,12 +34,13 @@ from lfp.errors import (
     Superseded,
 )
 from lfp.uploads.body import BodyTarget, write_body
-from lfp.uploads.lifecycle import Description, UploadWriter, owned
+from lfp.uploads.lifecycle import Description, owned
 from lfp.uploads.models import ChunkState, Upload, UploadChunk, UploadState
 from lfp.uploads.quota import stream_room
 from lfp.uploads.rules import chunk_bounds
 from lfp.uploads.schemas import CompleteOut
 from lfp.uploads.streams import split_stream
+from lfp.uploads.writer import UploadWriter
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,10 @@ import functools
 import uuid
 
 from lfp.db.engine import after_commit
-from lfp.errors import TooLarge, Unprocessable
 from lfp.files.blobs import ready_copy
 from lfp.uploads.lifecycle import Description, UploadLifecycle
 from lfp.uploads.models import Upload, UploadState
 from lfp.uploads.quota import check_room, lock_user, usage
-from lfp.uploads.rules import check_chunk_size, check_part_count, default_chunk_size
 from lfp.uploads.schemas import UploadOut
 from lfp.uploads.views import upload_view
 
@@ -80,20 +78,7 @@ def _linked_upload(
 ) -> Upload:
     """The completed upload's row (without its file yet), once what it declares is checked
     as `UploadLifecycle.create` checks it (but free space: no byte is to be stored)."""
-    settings = uploads.settings
-    params = described.params
-    if described.processor is not None:
-        params = uploads.jobs.validate(described.processor, params)
-    elif params:
-        raise Unprocessable("params were given without a processor to run")
-    if size > settings.max_upload_size:
-        raise TooLarge(
-            f"{size} bytes is more than this server accepts ({settings.max_upload_size})"
-        )
-    limits = uploads.store.limits
-    chunk_size = chunk_size or default_chunk_size(settings, limits, size)
-    check_chunk_size(settings, size, chunk_size, None)
-    check_part_count(settings, limits, size, chunk_size)
+    declared = uploads.declared(described, size, chunk_size, None)
     upload_id = uuid.uuid4()
     return Upload(
         id=upload_id,
@@ -101,10 +86,10 @@ def _linked_upload(
         filename=described.filename,
         content_type=described.content_type,
         size=size,
-        chunk_size=chunk_size,
+        chunk_size=declared.chunk_size,
         checksum=described.checksum,
         processor=described.processor,
-        params=params,
+        params=declared.params,
         state=UploadState.completed,
         # Nothing is ever staged there; deleting it (say with the account) is harmless.
         staging_key=f"uploads/{upload_id}",

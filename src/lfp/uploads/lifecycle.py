@@ -21,25 +21,17 @@ from sqlalchemy.orm import Session
 from lfp.config import Settings
 from lfp.db.base import utcnow
 from lfp.db.engine import Database
-from lfp.db.leases import Lease, LeaseColumns
 from lfp.db.ownership import get_owned
-from lfp.errors import Conflict, InsufficientStorage, TooLarge, Unprocessable
+from lfp.errors import Conflict, InsufficientStorage
 from lfp.files.models import StoredFile
 from lfp.files.service import FileService
 from lfp.jobs.models import Job
 from lfp.metrics import Metrics
 from lfp.storage import BlobStore, StorageFull
+from lfp.uploads.declared import Declared, check_declared
 from lfp.uploads.models import ChunkState, ConcatRole, Upload, UploadChunk, UploadState
 from lfp.uploads.quota import check_new_upload
-from lfp.uploads.rules import (
-    check_appended,
-    check_chunk_size,
-    check_chunks,
-    check_part_count,
-    default_chunk_size,
-    expiry_from_now,
-    final_size,
-)
+from lfp.uploads.rules import check_appended, check_chunks, expiry_from_now, final_size
 from lfp.uploads.schemas import CompleteOut, UploadOut
 from lfp.uploads.views import upload_view
 
@@ -156,6 +148,40 @@ class UploadLifecycle:
         self.metrics.upload_event("created")
         return upload_view(upload, [])
 
+    def check(
+        self,
+        owner_id: uuid.UUID,
+        described: Description,
+        *,
+        size: int | None,
+        chunk_size: int | None,
+    ) -> None:
+        """Refuse, as `create` would, an upload that would be refused, creating nothing:
+        a client asks before it spends long on a large file (hashing it, say)."""
+        self.declared(described, size, chunk_size, None)
+        self._check_free_space(size or 0)
+        with self.db.write() as session:  # for the user row's lock; it changes nothing
+            check_new_upload(session, self.settings, owner_id, size)
+
+    def declared(
+        self,
+        described: Description,
+        size: int | None,
+        chunk_size: int | None,
+        min_chunk_size: int | None,
+    ) -> Declared:
+        """What the client declares, checked (`lfp.uploads.declared`)."""
+        return check_declared(
+            self.settings,
+            self.store.limits,
+            self.jobs,
+            processor=described.processor,
+            params=described.params,
+            size=size,
+            chunk_size=chunk_size,
+            min_chunk_size=min_chunk_size,
+        )
+
     def _new_upload(
         self,
         owner_id: uuid.UUID,
@@ -165,21 +191,8 @@ class UploadLifecycle:
         protocol: ProtocolFields,
     ) -> Upload:
         """The row of a new upload, once what it declares is checked."""
-        settings = self.settings
-        params = described.params
-        if described.processor is not None:
-            # Checked now, so a bad job is refused before gigabytes are sent, not after.
-            params = self.jobs.validate(described.processor, params)
-        elif params:
-            raise Unprocessable("params were given without a processor to run")
-        if size is not None and size > settings.max_upload_size:
-            raise TooLarge(
-                f"{size} bytes is more than this server accepts ({settings.max_upload_size})"
-            )
-        limits = self.store.limits
-        chunk_size = chunk_size or default_chunk_size(settings, limits, size)
-        check_chunk_size(settings, size, chunk_size, protocol.min_chunk_size)
-        check_part_count(settings, limits, size, chunk_size)
+        declared = self.declared(described, size, chunk_size, protocol.min_chunk_size)
+        params, chunk_size = declared.params, declared.chunk_size
         self._check_free_space(size or 0)
         upload_id = uuid.uuid4()
         return Upload(
@@ -367,25 +380,3 @@ def _stored_sizes(session: Session, upload_id: uuid.UUID) -> dict[int, int]:
         .where(UploadChunk.state == ChunkState.stored)
     ).all()
     return {index: size for index, size in rows}
-
-
-class UploadWriter:
-    """What the paths that write an upload's bytes (chunks, appends) share: the services
-    they use, and a lease of their own kind (`LEASE`) on what one request writes."""
-
-    LEASE: LeaseColumns
-
-    def __init__(
-        self,
-        db: Database,
-        store: BlobStore,
-        settings: Settings,
-        lifecycle: UploadLifecycle,
-        metrics: Metrics | None = None,
-    ) -> None:
-        self._db = db
-        self._metrics = metrics or lifecycle.metrics
-        self._store = store
-        self._settings = settings
-        self._lifecycle = lifecycle
-        self._lease = Lease(db, self.LEASE, settings.chunk_lease_seconds)

@@ -39,6 +39,15 @@ def create_upload(
     return upload
 
 
+@router.post("/check", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def check_upload(body: CreateUpload, user: CurrentUser, services: AppServices) -> Response:
+    """204 when `POST /uploads` with this body would be accepted now; otherwise the problem
+    it would answer (params, size, chunk size, quota, free space). Creates nothing."""
+    described = Description(filename=body.filename, processor=body.processor, params=body.params)
+    services.uploads.check(user.id, described, size=body.size, chunk_size=body.chunk_size)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get("/{upload_id}", response_model=UploadOut)
 def get_upload(upload_id: uuid.UUID, user: CurrentUser, services: AppServices) -> UploadOut:
     """The upload's state and the chunks received so far."""

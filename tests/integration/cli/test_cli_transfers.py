@@ -180,3 +180,15 @@ def test_upload_json_prints_each_file_with_its_job(
     assert queued.returncode == 0, queued.stderr
     (only,) = json.loads(queued.stdout)
     assert only["job_id"] and "job" not in only
+
+
+def test_a_file_the_server_would_refuse_is_refused_before_it_is_hashed(
+    cli: Cli, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        f.truncate(3 * 1024**3)  # sparse: over the test server's 2 GiB limit, on no disk
+    refused = cli.run("upload", str(big))
+    assert refused.returncode == 1
+    assert "more than this server accepts" in refused.stderr
+    assert "hashing" not in refused.stderr

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from lfp.cli.transfer import SpeedOrStatus, TransferLine
-from lfp.client import LfpClient, LfpNetworkError
+from lfp.client import LfpClient, LfpError, LfpNetworkError
 from lfp.client.downloader import download
 from lfp.client.errors import DestinationExists
 from lfp.client.retry import FIRST_CONTACT, RetryListener, RetryPolicy
@@ -90,9 +90,11 @@ class FakeUploads:
     token: str | None = None
     on_retry: RetryListener | None = None
 
-    def __init__(self, stored_sha256: str | None = None) -> None:
+    def __init__(self, stored_sha256: str | None = None, *, refuse: bool = False) -> None:
         self.stored_sha256 = stored_sha256
+        self.refuse = refuse
         self.created: list[dict[str, Any]] = []
+        self.checked: list[dict[str, Any]] = []
         self.chunks: list[int] = []
         self.upload: dict[str, Any] = {}
 
@@ -101,6 +103,11 @@ class FakeUploads:
 
     def reauthenticate(self, failed_token: str | None) -> bool:
         return False
+
+    def check_upload(self, filename: str, size: int | None, **fields: Any) -> None:
+        if self.refuse:
+            raise LfpError(413, "too large")
+        self.checked.append(fields)
 
     def create_upload(self, filename: str, size: int | None, **fields: Any) -> dict[str, Any]:
         self.created.append(fields)
@@ -144,6 +151,16 @@ def test_the_file_is_hashed_first_and_its_checksum_declared_at_creation(tmp_path
     assert _upload(server, path, None) == ["hashing", "sending", "verifying"]
     assert server.created[0]["checksum"] == f"sha256:{hashlib.sha256(b'0123456789').hexdigest()}"
     assert sorted(server.chunks) == [0, 1, 2]
+    assert server.checked == [{}]  # asked before hashing
+
+
+def test_an_upload_the_server_would_refuse_is_not_hashed(tmp_path: Path) -> None:
+    path = tmp_path / "a.bin"
+    path.write_bytes(b"0123456789")
+    stages: list[str] = []
+    with pytest.raises(LfpError):
+        upload_file(FakeUploads(refuse=True), path, on_stage=stages.append, poll_interval=0)
+    assert stages == []
 
 
 def test_bytes_already_stored_are_not_sent(tmp_path: Path) -> None:
