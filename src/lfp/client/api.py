@@ -9,7 +9,6 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -279,11 +278,6 @@ class LfpClient:
         """The processors the server offers, with the JSON schema of their params."""
         result: list[dict[str, Any]] = self.json("GET", "/api/v1/processors")
         return result
-
-    def check_params(self, processor: str, params: dict[str, Any]) -> dict[str, Any]:
-        """`params` as a `processor` job would run with them; `LfpError` (422) if wrong."""
-        path = f"/api/v1/processors/{quote(processor, safe='')}/params"
-        return self._object("POST", path, json=params)
 
     def submit_job(
         self, file_id: str, processor: str, params: dict[str, Any] | None = None

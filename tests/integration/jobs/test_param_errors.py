@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Server, upload_small
+from tests.helpers import upload_small
 
 AGGREGATES_EXAMPLE = '[{"column": "amount", "function": "sum"}]'
 INTERNALS = ("Value error", "Assertion failed", "instance of", "Aggregate", "Input should")
@@ -146,26 +146,3 @@ def test_bad_request_bodies_are_refused_in_plain_words(api: httpx.Client) -> Non
     assert "is not valid JSON" in not_json.json()["detail"]
     assert a_list.json()["detail"] == "request: must be a JSON object"
     assert "password: " in weak.json()["detail"]
-
-
-def test_params_are_checked_without_a_job(api: httpx.Client) -> None:
-    good = api.post("/processors/hash/params", json={"algorithms": ["md5"]})
-    assert good.status_code == 200, good.text
-    assert good.json() == {"algorithms": ["md5"]}
-    filled = api.post(
-        "/processors/csv-aggregate/params",
-        json={"aggregates": [{"column": "amount", "function": "sum"}]},
-    )
-    assert filled.json()["output_format"] == "csv"  # the defaults a job would run with
-    bad = api.post("/processors/hash/params", json={"algorithms": ["crc"]})
-    assert bad.status_code == 422
-    assert bad.headers["content-type"].startswith("application/problem+json")
-    assert "algorithms.0" in bad.json()["detail"]
-    unknown = api.post("/processors/nope/params", json={})
-    assert unknown.status_code == 422 and "unknown processor 'nope'" in unknown.json()["detail"]
-    assert api.get("/jobs").json()["total"] == 0  # nothing was queued
-
-
-def test_checking_params_needs_a_sign_in(server: Server) -> None:
-    answer = httpx.post(f"{server.url}/api/v1/processors/hash/params", json={})
-    assert answer.status_code == 401
