@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+import sqlalchemy as sa
 
 from tests.helpers import Server, sign_up
 from tests.s3 import CREDENTIALS, MotoServer
@@ -148,6 +149,16 @@ def other_api(server: Server) -> Iterator[httpx.Client]:
     """A second user of the same server."""
     with sign_up(server.url) as client:
         yield client
+
+
+@pytest.fixture
+def server_database(server: Server) -> Iterator[sa.Engine]:
+    """The shared server's own metadata database, to set up states no request can make
+    (or hold still)."""
+    url = server.env.get("LFP_DATABASE_URL") or f"sqlite:///{server.data_dir / 'lfp.db'}"
+    engine = sa.create_engine(url)
+    yield engine
+    engine.dispose()
 
 
 # Where the blob store matters; elsewhere (accounts, catalogues, the CLI) S3 would only

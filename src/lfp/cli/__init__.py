@@ -21,7 +21,11 @@ from lfp.client.state import Credentials, default_config_dir
 
 __all__ = ["app", "main", "parse_size"]
 
-app = typer.Typer(help="lfp: move very large files into a system, verified.", no_args_is_help=True)
+app = typer.Typer(
+    help="lfp: move very large files into a system, verified.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users.app, name="users")

@@ -10,7 +10,7 @@ import typer
 
 from lfp.cli import ids
 from lfp.cli.common import AsJson, _config, _errors, _fail, _signed_in, out, print_json
-from lfp.cli.jobs import _follow_job, _job_params, _wait_job
+from lfp.cli.jobs import ParamPairs, WaitForJob, _follow_job, _job_params, _wait_job
 from lfp.cli.render import _human, _print_files, _progress
 from lfp.cli.transfer import TransferLine
 from lfp.client import LfpClient
@@ -31,13 +31,8 @@ def upload(
     process: Annotated[
         str | None, typer.Option(help="Processor to run on each file (see `lfp processors`)")
     ] = None,
-    param: Annotated[
-        list[str] | None,
-        typer.Option(help="A processor param as key=value (JSON or text); repeatable"),
-    ] = None,
-    wait: Annotated[
-        bool, typer.Option(help="Wait for the job and show its progress (--no-wait: print its id)")
-    ] = True,
+    param: ParamPairs = None,
+    wait: WaitForJob = True,
     as_json: AsJson = False,
 ) -> None:
     """Upload files in parallel verified chunks; run it again after an interruption to resume.

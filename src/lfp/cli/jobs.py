@@ -22,6 +22,14 @@ from lfp.client import LfpClient
 from lfp.client.params import ParamError, parse_params
 
 JobId = Annotated[str, typer.Argument(help="The job's id, or a unique start of it (4+ digits)")]
+# The job options `upload --process` and `process` share.
+ParamPairs = Annotated[
+    list[str] | None,
+    typer.Option(help="A processor param as key=value (JSON or text); repeatable"),
+]
+WaitForJob = Annotated[
+    bool, typer.Option(help="Wait for the job and show its progress (--no-wait: print its id)")
+]
 
 
 def processors(
@@ -152,13 +160,8 @@ def process(
     ctx: typer.Context,
     file_id: Annotated[str, typer.Argument(help="The file's id, or a unique start of it")],
     processor: Annotated[str, typer.Argument(help="The processor (see `lfp processors`)")],
-    param: Annotated[
-        list[str] | None,
-        typer.Option(help="A processor param as key=value (JSON or text); repeatable"),
-    ] = None,
-    wait: Annotated[
-        bool, typer.Option(help="Wait for the job and show its progress (--no-wait: print its id)")
-    ] = True,
+    param: ParamPairs = None,
+    wait: WaitForJob = True,
     as_json: AsJson = False,
 ) -> None:
     """Run a processor on a file already stored and follow its job (exit 1 unless it succeeds).

@@ -216,33 +216,25 @@ def test_delete_asks_on_a_terminal(cli: Cli, api: httpx.Client) -> None:
     assert not _exists(api, a["id"]) and not _exists(api, b["id"])
 
 
-@pytest.fixture
-def database(server: Server) -> Iterator[sa.Engine]:
-    """The server's own database, to give files ids that share a start (a rare chance)."""
-    url = server.env.get("LFP_DATABASE_URL") or f"sqlite:///{server.data_dir / 'lfp.db'}"
-    engine = sa.create_engine(url)
-    yield engine
-    engine.dispose()
-
-
-def _renumber(database: sa.Engine, file_id: str, start: str) -> str:
+def _renumber(server_database: sa.Engine, file_id: str, start: str) -> str:
     """Give the file an id beginning with `start` (the upload that made it forgets it)."""
     old = uuid.UUID(file_id)
     new = uuid.UUID(start + old.hex[len(start) :])
     files = sa.table("files", sa.column("id", sa.Uuid()))
     uploads = sa.table("uploads", sa.column("file_id", sa.Uuid()))
-    with database.begin() as connection:
+    with server_database.begin() as connection:
         connection.execute(uploads.update().where(uploads.c.file_id == old).values(file_id=None))
         connection.execute(files.update().where(files.c.id == old).values(id=new))
     return str(new)
 
 
 def test_ids_are_taken_by_any_unique_start(
-    cli: Cli, api: httpx.Client, database: sa.Engine, tmp_path: Path
+    cli: Cli, api: httpx.Client, server_database: sa.Engine, tmp_path: Path
 ) -> None:
     start = uuid.uuid4().hex[:6]
     ids = [
-        _renumber(database, upload_small(api, bytes([n]), f"twin{n}")["id"], start) for n in (1, 2)
+        _renumber(server_database, upload_small(api, bytes([n]), f"twin{n}")["id"], start)
+        for n in (1, 2)
     ]
     ambiguous = _fails(cli, "download", start[:4] + "-" + start[4:], "-o", str(tmp_path / "x"))
     assert f"file id '{start[:4]}-{start[4:]}' is ambiguous: 2 files match" in ambiguous

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -70,15 +70,6 @@ def blob_keys(server: Server) -> set[str]:
     client = boto3.client("s3", endpoint_url=server.env["LFP_S3_ENDPOINT_URL"])
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
     return {item["Key"] for page in pages for item in page.get("Contents", [])}
-
-
-@pytest.fixture
-def database(server: Server) -> Iterator[sa.Engine]:
-    """The server's own metadata database, to set up states no request can hold still."""
-    url = server.env.get("LFP_DATABASE_URL") or f"sqlite:///{server.data_dir / 'lfp.db'}"
-    engine = sa.create_engine(url)
-    yield engine
-    engine.dispose()
 
 
 def test_an_upload_of_a_file_the_user_has_is_completed_at_once(api: httpx.Client) -> None:
@@ -162,7 +153,7 @@ def test_a_failed_file_does_not_match(api: httpx.Client) -> None:
     _open(_declare(api, data))
 
 
-def test_a_verifying_file_does_not_match(api: httpx.Client, database: sa.Engine) -> None:
+def test_a_verifying_file_does_not_match(api: httpx.Client, server_database: sa.Engine) -> None:
     first = _stored(api)
     # Held as if a live verifier were at it: recovery leaves a file with a live lease alone.
     hold = (
@@ -171,7 +162,7 @@ def test_a_verifying_file_does_not_match(api: httpx.Client, database: sa.Engine)
     )
     file_id = uuid.UUID(first["id"])
     until = "2999-01-01 00:00:00"
-    with database.begin() as connection:
+    with server_database.begin() as connection:
         connection.execute(
             sa.text(hold).bindparams(
                 sa.bindparam("id", type_=sa.Uuid()), sa.bindparam("claim", type_=sa.Uuid())
@@ -182,7 +173,7 @@ def test_a_verifying_file_does_not_match(api: httpx.Client, database: sa.Engine)
         _open(_declare(api))
     finally:
         release = "UPDATE files SET state = 'ready', verify_claim = NULL WHERE id = :id"
-        with database.begin() as connection:
+        with server_database.begin() as connection:
             connection.execute(
                 sa.text(release).bindparams(sa.bindparam("id", type_=sa.Uuid())), {"id": file_id}
             )
@@ -236,7 +227,7 @@ def test_parallel_deletes_of_linked_files_remove_the_bytes_once(
 
 
 def test_a_link_made_while_its_source_is_deleted_keeps_the_bytes(
-    api: httpx.Client, server: Server, database: sa.Engine, backend: str
+    api: httpx.Client, server: Server, server_database: sa.Engine, backend: str
 ) -> None:
     """The delete waits for the link holding the source row, then sees the new row."""
     if not backend.startswith("postgres"):
@@ -251,7 +242,7 @@ def test_a_link_made_while_its_source_is_deleted_keeps_the_bytes(
         "WHERE id = CAST(:source AS uuid)"
     )
     deleted: list[int] = []
-    with database.connect() as link:
+    with server_database.connect() as link:
         link.begin()
         # What a link does: lock the source row, then add a row naming the same blob.
         lock = "SELECT id FROM files WHERE id = CAST(:source AS uuid) FOR UPDATE"
@@ -261,19 +252,21 @@ def test_a_link_made_while_its_source_is_deleted_keeps_the_bytes(
             target=lambda: deleted.append(api.delete(f"/files/{source['id']}").status_code)
         )
         worker.start()
-        wait_until(lambda: _waiting_on_a_lock(database), 60, "the delete to wait for the link")
+        wait_until(
+            lambda: _waiting_on_a_lock(server_database), 60, "the delete to wait for the link"
+        )
         link.commit()
     worker.join(timeout=60)
     assert deleted == [204]
     assert download_sha256(api, str(linked)) == hashlib.sha256(data).hexdigest()
 
 
-def _waiting_on_a_lock(database: sa.Engine) -> bool:
+def _waiting_on_a_lock(server_database: sa.Engine) -> bool:
     query = (
         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
         "AND query ILIKE '%FROM files%'"
     )
-    with database.connect() as connection:
+    with server_database.connect() as connection:
         return bool(connection.execute(sa.text(query)).scalar_one())
 
 
