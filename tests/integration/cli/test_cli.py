@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.helpers import (
-    PASSWORD,
     MiB,
     Server,
     file_sha256,
@@ -91,26 +90,6 @@ def test_commands_need_a_login(server: Server, tmp_path: Path) -> None:
     result = anonymous.run("files")
     assert result.returncode == 1
     assert "lfp login" in result.stderr
-
-
-def test_upload_rides_out_a_server_restart(
-    start_server: Callable[..., Server], backend: str, tmp_path: Path
-) -> None:
-    server = start_server(backend)
-    cli = Cli(server, tmp_path / "config")
-    email = f"restart-{uuid.uuid4().hex[:10]}@example.com"
-    assert cli.run("signup", "--email", email, "--password", PASSWORD).returncode == 0
-    source = random_file(tmp_path / "restart.bin", 300 * MiB, seed=13)
-    running = cli.start("upload", str(source), "--chunk-size", "5MiB", "--parallel", "2")
-    api = user_api(server, cli)
-
-    wait_until(lambda: cli.upload_with_chunks(api), 60, "the first chunks to arrive")
-    api.close()
-    server.kill()
-    server.start()  # same port, data dir and database: the client's retries reach it again
-    stdout, stderr = running.communicate(timeout=240)
-    assert running.returncode == 0, stderr
-    assert file_sha256(source) in stdout
 
 
 def test_db_upgrade_migrates_and_can_run_again(

@@ -43,7 +43,7 @@ def test_a_server_that_is_not_there_fails_fast_naming_the_url(command: str, tmp_
     assert result.stdout == ""
 
 
-def test_an_upload_shows_each_step_and_the_retries_of_a_server_outage(
+def test_an_upload_rides_out_a_server_restart_showing_each_step_and_the_retries(
     start_server: Callable[..., Server], backend: str, tmp_path: Path
 ) -> None:
     server = start_server(backend)
