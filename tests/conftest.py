@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -93,15 +94,21 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     server.stop()
 
 
+StartServer = Callable[..., Server]
+
+
 @pytest.fixture(scope="session")
-def start_server(
+def server_factory(
     tmp_path_factory: pytest.TempPathFactory,
     make_database: Callable[[str], str | None],
     request: pytest.FixtureRequest,
-) -> Iterator[Callable[..., Server]]:
-    """Starts `lfp serve` processes for a backend; stops them all at the end.
+) -> Iterator[StartServer]:
+    """Starts `lfp serve` processes for a backend that live until the session ends.
 
     Backend `postgres-s3` is PostgreSQL with blobs in a new bucket on moto's S3 server.
+    Only what the whole session shares should live that long: an idle server still
+    sweeps (twice a second here), and dozens of them kept the two cores busy. Tests and
+    modules start theirs with `start_server` and `start_module_server`, which stop them.
     """
     servers: list[Server] = []
 
@@ -125,6 +132,34 @@ def start_server(
         server.stop()
 
 
+@contextmanager
+def _stopped_after(factory: StartServer) -> Iterator[StartServer]:
+    """A `factory` whose servers are stopped when the context ends."""
+    started: list[Server] = []
+
+    def start(backend: str, **env: str) -> Server:
+        started.append(factory(backend, **env))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def start_server(server_factory: StartServer) -> Iterator[StartServer]:
+    """Starts `lfp serve` processes (see `server_factory`) that stop when the test ends."""
+    with _stopped_after(server_factory) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def start_module_server(server_factory: StartServer) -> Iterator[StartServer]:
+    """Starts `lfp serve` processes (see `server_factory`) that stop with the module."""
+    with _stopped_after(server_factory) as start:
+        yield start
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres", "postgres-s3"])
 def backend(request: pytest.FixtureRequest) -> str:
     """The metadata database a test runs on (and, for `postgres-s3`, the blob store)."""
@@ -132,9 +167,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def server(backend: str, start_server: Callable[..., Server]) -> Server:
+def server(backend: str, server_factory: StartServer) -> Server:
     """A server shared by the tests of one backend."""
-    return start_server(backend)
+    return server_factory(backend)
 
 
 @pytest.fixture

@@ -52,9 +52,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def web(start_server: Callable[..., Server], backend: str) -> Server:
+def web(server_factory: Callable[..., Server], backend: str) -> Server:
     """The server the browser tests share, on each database."""
-    return start_server(backend)
+    return server_factory(backend)
 
 
 @pytest.fixture

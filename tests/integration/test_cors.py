@@ -62,9 +62,9 @@ EXPOSED = (
 
 
 @pytest.fixture(scope="module")
-def cors_server(backend: str, start_server: Callable[..., Server]) -> Server:
+def cors_server(backend: str, start_module_server: Callable[..., Server]) -> Server:
     """A server that lets pages of ORIGIN call it."""
-    return start_server(backend, LFP_CORS_ALLOWED_ORIGINS=ORIGIN)
+    return start_module_server(backend, LFP_CORS_ALLOWED_ORIGINS=ORIGIN)
 
 
 def listed(response: httpx.Response, header: str) -> set[str]:

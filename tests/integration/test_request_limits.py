@@ -35,9 +35,9 @@ TUS = {"Tus-Resumable": "1.0.0"}
 
 
 @pytest.fixture(scope="module")
-def limited(backend: str, start_server: Callable[..., Server]) -> Server:
+def limited(backend: str, start_module_server: Callable[..., Server]) -> Server:
     """A server of the backend with the small limits above."""
-    return start_server(backend, **LIMITS)
+    return start_module_server(backend, **LIMITS)
 
 
 @pytest.fixture

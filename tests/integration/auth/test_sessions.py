@@ -131,9 +131,9 @@ def test_a_token_without_a_session_is_refused(anon: httpx.Client) -> None:
 
 
 @pytest.fixture(scope="module")
-def short_lived(backend: str, start_server: Callable[..., Server]) -> Server:
+def short_lived(backend: str, start_module_server: Callable[..., Server]) -> Server:
     """A server whose access tokens live 2 s."""
-    return start_server(backend, LFP_TOKEN_LIFETIME_SECONDS="2")
+    return start_module_server(backend, LFP_TOKEN_LIFETIME_SECONDS="2")
 
 
 def test_an_expired_access_token_is_refused_until_refreshed(short_lived: Server) -> None:

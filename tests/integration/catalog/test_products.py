@@ -73,9 +73,9 @@ class Catalog:
 
 
 @pytest.fixture(scope="module")
-def catalog(backend: str, start_server: Callable[..., Server]) -> Iterator[Catalog]:
+def catalog(backend: str, start_module_server: Callable[..., Server]) -> Iterator[Catalog]:
     """A fresh server per backend for this module, so whole-table assertions hold."""
-    server = start_server(backend)
+    server = start_module_server(backend)
     with sign_up(server.url) as api:
         yield Catalog(api, Reference())
 

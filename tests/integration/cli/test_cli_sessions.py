@@ -31,9 +31,9 @@ def _status(server: Server, token: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def short_lived(backend: str, start_server: Callable[..., Server]) -> Server:
+def short_lived(backend: str, start_module_server: Callable[..., Server]) -> Server:
     """A server whose access tokens live 2 s."""
-    return start_server(backend, LFP_TOKEN_LIFETIME_SECONDS="2")
+    return start_module_server(backend, LFP_TOKEN_LIFETIME_SECONDS="2")
 
 
 def test_an_upload_outlasting_its_access_token_refreshes_and_completes(

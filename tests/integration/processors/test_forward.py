@@ -19,9 +19,9 @@ from tests.receiver import Receiver, Reply
 
 
 @pytest.fixture(scope="module")
-def forwarding_server(start_server: Callable[..., Server]) -> Server:
+def forwarding_server(start_module_server: Callable[..., Server]) -> Server:
     """A server that may forward to 127.0.0.1 (the test's receiver) and nowhere else."""
-    return start_server("sqlite", LFP_FORWARD_ALLOWED_HOSTS="127.0.0.1")
+    return start_module_server("sqlite", LFP_FORWARD_ALLOWED_HOSTS="127.0.0.1")
 
 
 @pytest.fixture

@@ -276,9 +276,9 @@ QUOTA = 10 * MiB
 
 
 @pytest.fixture(scope="module")
-def quota_server(backend: str, start_server: Callable[..., Server]) -> Server:
+def quota_server(backend: str, start_module_server: Callable[..., Server]) -> Server:
     """A server whose users may hold 10 MiB."""
-    return start_server(backend, LFP_USER_QUOTA_BYTES=str(QUOTA))
+    return start_module_server(backend, LFP_USER_QUOTA_BYTES=str(QUOTA))
 
 
 def test_a_linked_file_counts_toward_the_quota(quota_server: Server) -> None:

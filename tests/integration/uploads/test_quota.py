@@ -20,9 +20,9 @@ STREAM = {**TUS, "Content-Type": "application/offset+octet-stream"}
 
 
 @pytest.fixture(scope="module")
-def quota_server(backend: str, start_server: Callable[..., Server]) -> Server:
+def quota_server(backend: str, start_module_server: Callable[..., Server]) -> Server:
     """A server whose users may hold 10 MiB and keep 3 uploads open."""
-    return start_server(
+    return start_module_server(
         backend, LFP_USER_QUOTA_BYTES=str(QUOTA), LFP_USER_MAX_OPEN_UPLOADS=str(MAX_OPEN)
     )
 
