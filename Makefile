@@ -16,7 +16,7 @@ WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/packa
 # The browser the UI tests drive: Debian's chromium (never a browser Playwright downloads).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install web browser compile serve test lint typecheck pytest bench bench-processors bench-ingest bench-startup clean
+.PHONY: install web browser compile serve test lint typecheck pytest bench bench-peers bench-processors bench-ingest bench-startup clean
 
 install: $(STAMP) web
 
@@ -67,6 +67,12 @@ test: lint typecheck pytest
 
 bench: install
 	$(BIN)/python benchmarks/upload.py
+	$(BIN)/python benchmarks/peers.py --small
+
+# lfp beside copyparty (u2c) and @tus/server (tus-js-client); the peers are installed into
+# benchmarks/.peers/ by the benchmark itself, never as dependencies of lfp.
+bench-peers: install
+	$(BIN)/python benchmarks/peers.py --small $(ARGS)
 
 bench-processors: install
 	$(BIN)/python benchmarks/processors.py

@@ -167,9 +167,22 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def server(backend: str, server_factory: StartServer) -> Server:
-    """A server shared by the tests of one backend."""
-    return server_factory(backend)
+def _shared_servers() -> dict[str, Server]:
+    """The shared server of each backend, once started."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def server(backend: str, server_factory: StartServer, _shared_servers: dict[str, Server]) -> Server:
+    """A server shared by the tests of one backend, for the whole session.
+
+    Kept apart from the `backend` fixture's lifetime: pytest sets a session-scoped param
+    up again each time the running tests switch to another value (with pytest-xdist, at
+    almost every file), and a server per switch left dozens idle.
+    """
+    if backend not in _shared_servers:
+        _shared_servers[backend] = server_factory(backend)
+    return _shared_servers[backend]
 
 
 @pytest.fixture

@@ -52,9 +52,14 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def web(server_factory: Callable[..., Server], backend: str) -> Server:
-    """The server the browser tests share, on each database."""
-    return server_factory(backend)
+def web(
+    server_factory: Callable[..., Server], backend: str, _shared_servers: dict[str, Server]
+) -> Server:
+    """The server the browser tests share, on each database (once each: see `server`)."""
+    key = f"browser-{backend}"
+    if key not in _shared_servers:
+        _shared_servers[key] = server_factory(backend)
+    return _shared_servers[key]
 
 
 @pytest.fixture

@@ -62,13 +62,9 @@ def upload_file(
     stage = on_stage or (lambda _: None)
     size = path.stat().st_size
     job: dict[str, Any] = {"processor": processor, "params": params} if processor else {}
-    # Another processor is another upload: a resumed one would run the old job.
-    key = ResumeState.key(path, chunk_size, client.base_url) if resume else ""
-    key += f"|{json.dumps(job, sort_keys=True)}" if resume and job else ""
+    key = _resume_key(client, path, chunk_size, job) if resume else ""
     if not (resume and resume.get(key)):
-        # Refused (too large, over quota, bad params) before a long hash, not after it.
-        fields: dict[str, Any] = {"chunk_size": chunk_size} if chunk_size else {}
-        client.check_upload(path.name, size, **fields, **job)
+        _check_new(client, path.name, size, chunk_size, job)
     checksum = f"sha256:{_whole_file_sha256(path, resume, key, stage, on_hashed)}"
     upload = _resume_or_create(client, path, size, chunk_size, resume, key, job, checksum)
     if on_start:
@@ -90,6 +86,24 @@ def upload_file(
     if resume:
         resume.forget(key)
     return file
+
+
+def _resume_key(
+    client: ServerCalls, path: Path, chunk_size: int | None, job: dict[str, Any]
+) -> str:
+    """What names this upload in the resume state: the file, the server, the job."""
+    key = ResumeState.key(path, chunk_size, client.base_url)
+    # Another processor is another upload: a resumed one would run the old job.
+    return key + f"|{json.dumps(job, sort_keys=True)}" if job else key
+
+
+def _check_new(
+    client: ServerCalls, name: str, size: int, chunk_size: int | None, job: dict[str, Any]
+) -> None:
+    """`LfpError` if the server would refuse this upload (too large, over the quota, bad
+    params): said before a long hash of the file, not after it."""
+    fields: dict[str, Any] = {"chunk_size": chunk_size} if chunk_size else {}
+    client.check_upload(name, size, **fields, **job)
 
 
 def _whole_file_sha256(

@@ -286,10 +286,10 @@ def test_the_real_netflix_file_loads_all_8809_titles_with_skip(api: httpx.Client
 
 @pytest.fixture(scope="module")
 def catalog(
-    backend: str, start_server: Callable[..., Server]
+    backend: str, start_module_server: Callable[..., Server]
 ) -> Iterator[tuple[httpx.Client, list[Title]]]:
     """A signed-in client of a server holding exactly the generated titles, and those."""
-    server = start_server(backend)
+    server = start_module_server(backend)
     rows = _rows("c", 250, seed=8)
     data = _csv(rows)
     with sign_up(server.url) as client:
