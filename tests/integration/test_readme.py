@@ -130,9 +130,9 @@ def test_every_skipped_snippet_says_why() -> None:
 
 
 @pytest.fixture
-def readme_server(start_server: Callable[..., Server]) -> Server:
-    """A fresh server of the README's own, on SQLite."""
-    return start_server("sqlite")
+def readme_server(start_server: Callable[..., Server], backend: str) -> Server:
+    """A fresh server of the README's own, on each database."""
+    return start_server(backend)
 
 
 def test_readme_snippets_run_as_written(readme_server: Server, tmp_path: Path) -> None:
