@@ -122,7 +122,8 @@ def sha256_of(path: Path) -> str:
 
 
 def random_file(path: Path, size: int) -> None:
-    """Write `size` random bytes to `path`, every 16 MiB block different (as upload.py's)."""
+    """Write `size` random bytes to `path`, every 16 MiB block different (the benchmarks'
+    input files)."""
     block = os.urandom(16 * MiB)
     with open(path, "wb") as f:
         written = 0

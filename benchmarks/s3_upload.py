@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.s3
 
 from tests.s3 import CREDENTIALS, MotoServer
 
-from upload import CHUNK, PARALLEL, MiB, _lfp_seconds, _random_file
+from peer_measure import random_file
+from upload import CHUNK, PARALLEL, MiB, _lfp_seconds
 
 
 def main() -> None:
@@ -35,7 +36,7 @@ def main() -> None:
         source = args.keep_file or work / "input.bin"
         size = args.size_mib * MiB
         if not source.exists() or source.stat().st_size != size:
-            _random_file(source, size)
+            random_file(source, size)
         moto = MotoServer(work / "moto.log")
         moto.start()
         try:

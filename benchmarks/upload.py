@@ -34,6 +34,7 @@ import psutil
 from tusclient.client import TusClient
 
 from lfp.client import LfpClient
+from peer_measure import random_file
 from servers import free_port, wait_healthy
 
 MiB = 1024 * 1024
@@ -73,7 +74,7 @@ def main() -> None:
         size = args.size_mib * MiB
         if not source.exists() or source.stat().st_size != size:
             print(f"writing a {args.size_mib} MiB random input file ...", flush=True)
-            _random_file(source, size)
+            random_file(source, size)
 
         # Each phase starts with no dirty pages left by the one before, so no phase pays for
         # another's writeback.
@@ -115,18 +116,6 @@ def main() -> None:
         print(f"tus (tuspy, one stream), {label}")
         print(f"  all bytes stored               {tus_s:7.2f} s  {mb / tus_s:6.0f} MB/s")
         print(f"  speed / bare writer (1 stream) {one / tus_s:7.2f}x")
-
-
-def _random_file(path: Path, size: int) -> None:
-    block = os.urandom(16 * MiB)
-    with open(path, "wb") as f:
-        written = 0
-        while written < size:
-            piece = block[: size - written]
-            f.write(piece)
-            written += len(piece)
-            # Vary each block so no layer can deduplicate or compress it away.
-            block = block[1:] + block[:1]
 
 
 def _timed(action: Callable[[], object]) -> float:
