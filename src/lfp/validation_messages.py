@@ -18,6 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from lfp.text import dotted
+
 # Prefixes pydantic puts before the text a validator raised.
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 _OBJECT = "must be a JSON object"
@@ -55,11 +57,6 @@ def message(error: Mapping[str, Any]) -> str:
     return text
 
 
-def where(loc: Sequence[Any], default: str) -> str:
-    """A location as dotted text (`aggregates.0.function`), `default` for the whole value."""
-    return ".".join(str(part) for part in loc) or default
-
-
 def describe(error: Mapping[str, Any], model: type[BaseModel] | None = None) -> str:
     """`location: message`, with the expected shape and an example when `model` has one."""
     loc = list(error.get("loc", ()))
@@ -77,7 +74,7 @@ def describe(error: Mapping[str, Any], model: type[BaseModel] | None = None) -> 
                 text = f"{text}, such as {json.dumps(example)}"
             else:
                 text = f"must be {expected}"
-    return f"{where(loc, 'params')}: {text}"
+    return f"{dotted(loc) or 'params'}: {text}"
 
 
 def rewritten(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

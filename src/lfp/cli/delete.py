@@ -53,7 +53,7 @@ def _find(client: LfpClient, texts: list[str], failed: list[dict[str, str]]) -> 
     found: dict[str, Any] = {}
     for text in texts:
         try:
-            file = client.get_file(ids.file_id(client, text))
+            file = ids.file(client, text)
         except LfpError as exc:
             _report(text, exc.detail, failed)
             continue

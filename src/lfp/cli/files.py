@@ -10,7 +10,14 @@ import typer
 
 from lfp.cli import ids
 from lfp.cli.common import AsJson, _config, _errors, _fail, _signed_in, out, print_json
-from lfp.cli.jobs import ParamPairs, WaitForJob, _follow_job, _job_params, _wait_job
+from lfp.cli.jobs import (
+    ParamPairs,
+    WaitForJob,
+    _follow_job,
+    _job_params,
+    _say_queued,
+    _wait_job,
+)
 from lfp.cli.render import _human, _print_files, _progress
 from lfp.cli.transfer import TransferLine
 from lfp.client import LfpClient
@@ -50,8 +57,6 @@ def upload(
     if param and not process:
         _fail("--param needs --process")
     client = _signed_in(config)
-    with _errors():
-        client.me()  # a missing server or a lapsed login is said before a long hashing
     params = _job_params(client, process, param or []) if process else None
     options: dict[str, Any] = {
         "chunk_size": size,
@@ -86,7 +91,7 @@ def _upload_all(
         elif wait:
             succeeded &= _follow_job(client, job_id)
         elif not as_json:
-            out.print(f"job {job_id} queued: follow it with `lfp job {job_id}`")
+            _say_queued(job_id)
     if as_json:
         print_json(uploaded)
     return succeeded
@@ -127,8 +132,8 @@ def download(
     """
     client = _signed_in(_config(ctx))
     with _errors():
-        file_id = ids.file_id(client, file_id)
-        meta = client.get_file(file_id)
+        meta = ids.file(client, file_id)
+        file_id = meta["id"]
         with _progress() as bar:
             line = TransferLine(bar, meta["filename"], meta["size"])
             client.on_retry = line.on_retry

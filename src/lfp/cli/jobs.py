@@ -71,7 +71,7 @@ def job(ctx: typer.Context, job_id: JobId, as_json: AsJson = False) -> None:
     """Show a job: state, progress, timings, result, error and outputs."""
     client = _signed_in(_config(ctx))
     with _errors():
-        found = client.get_job(ids.job_id(client, job_id))
+        found = ids.job(client, job_id)
     if as_json:
         print_json(found)
         return
@@ -82,7 +82,7 @@ def cancel(ctx: typer.Context, job_id: JobId, as_json: AsJson = False) -> None:
     """Cancel a job: a queued one at once, a running one at its next check."""
     client = _signed_in(_config(ctx))
     with _errors():
-        found = client.cancel_job(ids.job_id(client, job_id))
+        found = client.cancel_job(ids.job(client, job_id)["id"])
     if as_json:
         print_json(found)
     elif found["state"] == "cancelled":
@@ -108,7 +108,7 @@ def results(
     """
     client = _signed_in(_config(ctx))
     with _errors():
-        found = client.get_job(ids.job_id(client, job_id))
+        found = ids.job(client, job_id)
         if found["state"] != "succeeded":
             reason = f": {found['error']}" if found.get("error") else ""
             _fail(f"job {found['id']} is {found['state']}{reason}; it has no results")
@@ -145,6 +145,11 @@ def _follow_job(client: LfpClient, job_id: str) -> bool:
     return bool(found["state"] == "succeeded")
 
 
+def _say_queued(job_id: str) -> None:
+    """Tell where a job not waited for can be followed."""
+    out.print(f"job {job_id} queued: follow it with `lfp job {job_id}`")
+
+
 def _wait_job(client: LfpClient, job_id: str) -> dict[str, Any]:
     """The job once it has ended, its progress shown on stderr meanwhile."""
     bar = _job_progress()
@@ -170,7 +175,7 @@ def process(
     """
     client = _signed_in(_config(ctx))
     with _errors():
-        found_id = ids.file_id(client, file_id)
+        found_id = ids.file(client, file_id)["id"]
     params = _job_params(client, processor, param or [])
     with _errors():
         submitted = client.submit_job(found_id, processor, params)
@@ -178,7 +183,7 @@ def process(
         if as_json:
             print_json(submitted)
         else:
-            out.print(f"job {submitted['id']} queued: follow it with `lfp job {submitted['id']}`")
+            _say_queued(submitted["id"])
         return
     found = _wait_job(client, submitted["id"])
     if as_json:

@@ -19,7 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from lfp.cli.common import err, out
-from lfp.cli.params_help import verbose_lines
+from lfp.cli.params_help import params_help, verbose_lines
 from lfp.cli.transfer import SpeedOrStatus
 
 Row = tuple[str, ...]
@@ -132,13 +132,9 @@ def _print_processors(found: list[dict[str, Any]], verbose: bool = False) -> Non
             for line in verbose_lines(schema):
                 out.print(line, markup=False, highlight=False)
             continue
-        required = set(schema.get("required", []))
-        for name, field in schema.get("properties", {}).items():
-            default = "required" if name in required else "optional"
-            if "default" in field:
-                default = f"default {json.dumps(field['default'])}"
-            text = escape(f"    --param {name}=…  {field.get('description', '')} ({default})")
-            out.print(text)
+        for param in params_help(schema):
+            text = f"    --param {param.name}=…  {param.description} ({param.default_text})"
+            out.print(escape(text))
 
 
 def _progress() -> Progress:

@@ -4,7 +4,6 @@ outputs."""
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ import httpx
 
 from lfp.client.calls import ServerCalls
 from lfp.client.errors import DestinationExists, LfpError, LfpNetworkError, network_reason
+from lfp.client.hashing import file_sha256
 
 BLOCK = 1 << 20
 
@@ -46,7 +46,7 @@ def download(
     partial = dest.with_name(dest.name + ".part")
     url = f"/api/v1/files/{file_id}/content"
     _fetch(client, url, partial, int(meta["size"]), f'"{meta["sha256"]}"', progress)
-    if _sha256(partial) != meta["sha256"]:
+    if file_sha256(partial) != meta["sha256"]:
         partial.unlink()
         raise LfpError(0, "the downloaded bytes do not match the file's sha256; run it again")
     os.replace(partial, dest)
@@ -156,11 +156,3 @@ def _fetch_from(
                 if progress:
                     progress(len(block))
     return have
-
-
-def _sha256(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(8 << 20):
-            hasher.update(block)
-    return hasher.hexdigest()

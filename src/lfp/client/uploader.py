@@ -17,9 +17,8 @@ from typing import Any
 
 from lfp.client.calls import ServerCalls
 from lfp.client.errors import LfpError
+from lfp.client.hashing import file_sha256
 from lfp.client.state import ResumeState
-
-HASH_BLOCK = 8 << 20
 
 
 def content_digest(data: bytes) -> str:
@@ -63,10 +62,11 @@ def upload_file(
     size = path.stat().st_size
     job: dict[str, Any] = {"processor": processor, "params": params} if processor else {}
     key = _resume_key(client, path, chunk_size, job) if resume else ""
+    fields = _declared(chunk_size, job)
     if not (resume and resume.get(key)):
-        _check_new(client, path.name, size, chunk_size, job)
+        client.check_upload(path.name, size, **fields)
     checksum = f"sha256:{_whole_file_sha256(path, resume, key, stage, on_hashed)}"
-    upload = _resume_or_create(client, path, size, chunk_size, resume, key, job, checksum)
+    upload = _resume_or_create(client, path, size, resume, key, {**fields, "checksum": checksum})
     if on_start:
         on_start(upload)
     if upload.get("deduplicated"):
@@ -97,13 +97,18 @@ def _resume_key(
     return key + f"|{json.dumps(job, sort_keys=True)}" if job else key
 
 
-def _check_new(
-    client: ServerCalls, name: str, size: int, chunk_size: int | None, job: dict[str, Any]
-) -> None:
-    """`LfpError` if the server would refuse this upload (too large, over the quota, bad
-    params): said before a long hash of the file, not after it."""
+def _declared(chunk_size: int | None, job: dict[str, Any]) -> dict[str, Any]:
+    """What the upload declares that the server checks up front (`check_upload`): chunk size
+    and job, so that a refusal (too large, over the quota, bad params) comes before a long
+    hash of the file, not after it."""
     fields: dict[str, Any] = {"chunk_size": chunk_size} if chunk_size else {}
-    client.check_upload(name, size, **fields, **job)
+    return {**fields, **job}
+
+
+def _media_type(path: Path) -> dict[str, Any]:
+    """`content_type` as the file's name suggests it, when it suggests one."""
+    content_type, _ = mimetypes.guess_type(path.name)
+    return {"content_type": content_type} if content_type else {}
 
 
 def _whole_file_sha256(
@@ -118,13 +123,7 @@ def _whole_file_sha256(
     if known:
         return known
     stage("hashing")
-    hasher = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(HASH_BLOCK):
-            hasher.update(block)
-            if on_hashed:
-                on_hashed(len(block))
-    digest = hasher.hexdigest()
+    digest = file_sha256(path, on_hashed)
     if resume:
         resume.put(key, sha256=digest)
     return digest
@@ -134,11 +133,9 @@ def _resume_or_create(
     client: ServerCalls,
     path: Path,
     size: int,
-    chunk_size: int | None,
     resume: ResumeState | None,
     key: str,
-    job: dict[str, Any],
-    checksum: str,
+    fields: dict[str, Any],
 ) -> dict[str, Any]:
     upload_id = resume.get(key) if resume else None
     if upload_id:
@@ -150,12 +147,7 @@ def _resume_or_create(
         else:
             if upload["state"] in ("open", "completed"):
                 return upload
-    fields: dict[str, Any] = {"chunk_size": chunk_size} if chunk_size else {}
-    fields.update(job, checksum=checksum)
-    content_type, _ = mimetypes.guess_type(path.name)
-    if content_type:
-        fields["content_type"] = content_type
-    upload = client.create_upload(path.name, size, **fields)
+    upload = client.create_upload(path.name, size, **fields, **_media_type(path))
     if resume:
         resume.put(key, upload["id"])
     return upload

@@ -81,14 +81,11 @@ class Registry:
         try:
             return processor.Params.model_validate(dict(params or {}), context=self._context)
         except ValidationError as exc:
+            # In the user's words, with an example of the expected shape from the field's
+            # examples.
+            problems = "; ".join(describe(error, processor.Params) for error in exc.errors())
             found = exc.errors(include_url=False, include_context=False)
-            problems = "; ".join(_describe(error, processor.Params) for error in exc.errors())
             raise Unprocessable(
                 f"invalid params for processor {name!r}: {problems}",
                 extra={"errors": rewritten(found)},
             ) from None
-
-
-def _describe(error: Any, model: type[BaseModel]) -> str:
-    # In the user's words, with an example of the expected shape from the field's examples.
-    return describe(error, model)
